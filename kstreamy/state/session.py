@@ -1,0 +1,148 @@
+"""Bytes-level session store (for session windows), over any bytes key-value store.
+
+Layout, as window.py: primary `\\x00` + key + 8-byte end + 8-byte start -> value (after the tag,
+Kafka's session-store key layout, which the changelog carries); index `\\x01` + end + key +
+start -> b""; `\\x02observed` keeps the highest session end seen. Sessions ending before
+`observed - retention_ms + 1` are dropped on write and purged at `flush()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kstreamy.state.api import StateStore, StoreContext
+from kstreamy.state.base import BytesStore
+from kstreamy.state.window import INDEX, NO_TIME, OBSERVED_KEY, PRIMARY, TS_SIZE, _RegisterAs, _ts
+
+SUFFIX = 2 * TS_SIZE
+MAX_TIME = (1 << 63) - 1
+
+
+def session_key(key: bytes, start: int, end: int) -> bytes:
+    """Kafka's session-store key: key + 8-byte end + 8-byte start."""
+    if end < start:
+        raise ValueError(f"session end {end} is before its start {start}")
+    return key + _ts(end) + _ts(start)
+
+
+def split_session_key(data: bytes) -> tuple[bytes, int, int]:
+    """(key, start, end) of a session-store key."""
+    return (
+        data[:-SUFFIX],
+        int.from_bytes(data[-TS_SIZE:], "big"),
+        int.from_bytes(data[-SUFFIX:-TS_SIZE], "big"),
+    )
+
+
+class SessionBytesStore:
+    """Sessions `(key, start, end) -> value` with retention by session end."""
+
+    def __init__(self, inner: BytesStore, retention_ms: int) -> None:
+        if retention_ms < 0:
+            raise ValueError(f"retention must be >= 0 ms, got {retention_ms}")
+        self.inner = inner
+        self.retention_ms = retention_ms
+        self.observed = NO_TIME
+        self._purged_below = NO_TIME
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def persistent(self) -> bool:
+        return self.inner.persistent
+
+    @property
+    def is_open(self) -> bool:
+        return self.inner.is_open
+
+    def init(self, context: StoreContext, root: StateStore) -> None:
+        self.inner.init(_RegisterAs(context, self.restore_batch), root)
+        stored = self.inner.get(OBSERVED_KEY)
+        self.observed = NO_TIME if stored is None else int.from_bytes(stored, "big", signed=True)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @property
+    def expiry(self) -> int:
+        """Sessions ending before this are expired."""
+        if self.observed == NO_TIME:
+            return NO_TIME
+        return self.observed - self.retention_ms + 1
+
+    def put(self, key: bytes, start: int, end: int, value: bytes | None) -> bytes | None:
+        """Store (None: remove) a session; returns the stored key, None if expired."""
+        if end > self.observed:
+            self.observed = end
+        if end < self.expiry:
+            return None
+        stored = session_key(key, start, end)
+        self._apply(stored, value)
+        return stored
+
+    def remove(self, key: bytes, start: int, end: int) -> bytes | None:
+        return self.put(key, start, end, None)
+
+    def _apply(self, stored: bytes, value: bytes | None) -> None:
+        key, end_start = stored[:-SUFFIX], stored[-SUFFIX:]
+        index = INDEX + end_start[:TS_SIZE] + key + end_start[TS_SIZE:]
+        self.inner.put(PRIMARY + stored, value)
+        self.inner.put(index, None if value is None else b"")
+
+    def restore_batch(self, batch: list[tuple[bytes, bytes | None]]) -> None:
+        for stored, value in batch:
+            end = int.from_bytes(stored[-SUFFIX:-TS_SIZE], "big")
+            if end > self.observed:
+                self.observed = end
+            self._apply(stored, value)
+        self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
+        self.inner.flush()
+
+    def flush(self) -> None:
+        self.purge_expired()
+        if self.observed != NO_TIME:
+            self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
+        self.inner.flush()
+
+    def purge_expired(self) -> int:
+        expiry = self.expiry
+        if expiry <= 0 or expiry <= self._purged_below:
+            return 0
+        doomed = [k for k, _ in self.inner.range(INDEX, INDEX + _ts(expiry))]
+        deleted = 0
+        for index in doomed:
+            end = index[1 : 1 + TS_SIZE]
+            if int.from_bytes(end, "big") < expiry:
+                key, start = index[1 + TS_SIZE : -TS_SIZE], index[-TS_SIZE:]
+                self.inner.put(PRIMARY + key + end + start, None)
+                self.inner.put(index, None)
+                deleted += 1
+        self._purged_below = expiry
+        return deleted
+
+    def fetch_session(self, key: bytes, start: int, end: int) -> bytes | None:
+        if end < self.expiry:
+            return None
+        return self.inner.get(PRIMARY + session_key(key, start, end))
+
+    def find_sessions(
+        self, key: bytes, earliest_session_end: int, latest_session_start: int
+    ) -> Iterator[tuple[int, int, bytes]]:
+        """(start, end, value) of `key`'s sessions with end >= earliest_session_end and
+        start <= latest_session_start (the sessions a new record may merge with), by end."""
+        earliest = max(earliest_session_end, self.expiry, 0)
+        lo = PRIMARY + key + _ts(earliest) + _ts(0)
+        hi = PRIMARY + key + _ts(MAX_TIME) + _ts(MAX_TIME)
+        size = 1 + len(key) + SUFFIX
+        for stored, value in self.inner.range(lo, hi):
+            if len(stored) != size:
+                continue
+            start = int.from_bytes(stored[-TS_SIZE:], "big")
+            if start <= latest_session_start:
+                yield start, int.from_bytes(stored[-SUFFIX:-TS_SIZE], "big"), value
+
+    def fetch(self, key: bytes) -> Iterator[tuple[int, int, bytes]]:
+        """Every live session of `key`: (start, end, value)."""
+        return self.find_sessions(key, 0, MAX_TIME)

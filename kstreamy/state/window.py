@@ -1,0 +1,204 @@
+"""Bytes-level window store (for the windowing operators), over any bytes key-value store.
+
+Layout (one key-value store, so one LMDB environment per store per task):
+- primary entries: `\\x00` + key + 8-byte big-endian window start + 4-byte seqnum -> value; the
+  part after the tag is Kafka's window-store key layout, and what the changelog carries;
+- a time index: `\\x01` + window start + key + seqnum -> b"", so expiry never scans keys;
+- `\\x02observed`: the highest window start seen (stream time for retention), kept across restarts.
+
+Windows older than `observed - retention_ms` are dropped on write and purged at `flush()`
+(the commit), as Kafka drops expired segments. With `retain_duplicates` (stream-stream joins)
+every put gets a new seqnum instead of replacing the window's value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from kstreamy.state.api import RestoreCallback, StateStore, StoreContext
+from kstreamy.state.base import BytesStore
+
+PRIMARY = b"\x00"
+INDEX = b"\x01"
+OBSERVED_KEY = b"\x02observed"
+TS_SIZE = 8
+SEQ_SIZE = 4
+SUFFIX = TS_SIZE + SEQ_SIZE
+MIN_SEQ = b"\x00" * SEQ_SIZE
+MAX_SEQ = b"\xff" * SEQ_SIZE
+NO_TIME = -(1 << 63)
+
+
+def _ts(timestamp: int) -> bytes:
+    if timestamp < 0:
+        raise ValueError(f"window start must be >= 0, got {timestamp}")
+    return timestamp.to_bytes(TS_SIZE, "big")
+
+
+def window_key(key: bytes, window_start: int, seqnum: int = 0) -> bytes:
+    """Kafka's window-store key: key + 8-byte window start + 4-byte seqnum."""
+    return key + _ts(window_start) + seqnum.to_bytes(SEQ_SIZE, "big")
+
+
+def split_window_key(data: bytes) -> tuple[bytes, int, int]:
+    """(key, window start, seqnum) of a window-store key."""
+    return (
+        data[:-SUFFIX],
+        int.from_bytes(data[-SUFFIX:-SEQ_SIZE], "big"),
+        int.from_bytes(data[-SEQ_SIZE:], "big"),
+    )
+
+
+class _RegisterAs:
+    """A context whose `register` installs the window store's own restore callback."""
+
+    def __init__(self, context: StoreContext, restore: RestoreCallback) -> None:
+        self._context = context
+        self._restore = restore
+
+    def register(self, store: StateStore, restore: RestoreCallback) -> None:
+        self._context.register(store, self._restore)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+class WindowBytesStore:
+    """Windows of bytes values keyed by bytes keys, with retention, over a bytes KV store."""
+
+    def __init__(
+        self, inner: BytesStore, retention_ms: int, retain_duplicates: bool = False
+    ) -> None:
+        if retention_ms < 0:
+            raise ValueError(f"retention must be >= 0 ms, got {retention_ms}")
+        self.inner = inner
+        self.retention_ms = retention_ms
+        self.retain_duplicates = retain_duplicates
+        self.observed = NO_TIME
+        self._seqnum = 0
+        self._purged_below = NO_TIME
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def persistent(self) -> bool:
+        return self.inner.persistent
+
+    @property
+    def is_open(self) -> bool:
+        return self.inner.is_open
+
+    def init(self, context: StoreContext, root: StateStore) -> None:
+        self.inner.init(_RegisterAs(context, self.restore_batch), root)
+        stored = self.inner.get(OBSERVED_KEY)
+        self.observed = NO_TIME if stored is None else int.from_bytes(stored, "big", signed=True)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @property
+    def expiry(self) -> int:
+        """Windows starting before this are expired."""
+        if self.observed == NO_TIME:
+            return NO_TIME
+        return self.observed - self.retention_ms + 1
+
+    # --- writes ---------------------------------------------------------------------------------
+    def put(self, key: bytes, value: bytes | None, window_start: int) -> bytes | None:
+        """Store (or with None delete) the window; returns the stored key, None if expired."""
+        if window_start > self.observed:
+            self.observed = window_start
+        if window_start < self.expiry:
+            return None
+        if self.retain_duplicates:
+            if value is None:
+                return None  # Kafka ignores deletes in duplicate-retaining stores
+            self._seqnum = (self._seqnum + 1) & 0xFFFFFFFF
+            stored = window_key(key, window_start, self._seqnum)
+        else:
+            stored = window_key(key, window_start)
+        self._apply(stored, value)
+        return stored
+
+    def _apply(self, stored: bytes, value: bytes | None) -> None:
+        key, start, seq = split_window_key(stored)
+        index = INDEX + _ts(start) + key + seq.to_bytes(SEQ_SIZE, "big")
+        self.inner.put(PRIMARY + stored, value)
+        self.inner.put(index, None if value is None else b"")
+
+    def restore_batch(self, batch: list[tuple[bytes, bytes | None]]) -> None:
+        """Changelog records carry Kafka's window key (key + start + seqnum)."""
+        for stored, value in batch:
+            start = int.from_bytes(stored[-SUFFIX:-SEQ_SIZE], "big")
+            if start > self.observed:
+                self.observed = start
+            self._apply(stored, value)
+        self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
+        self.inner.flush()
+
+    def flush(self) -> None:
+        self.purge_expired()
+        if self.observed != NO_TIME:
+            self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
+        self.inner.flush()
+
+    def purge_expired(self) -> int:
+        """Delete every window older than the retention; returns how many were deleted."""
+        expiry = self.expiry
+        if expiry <= 0 or expiry <= self._purged_below:
+            return 0
+        doomed = [k for k, _ in self.inner.range(INDEX, INDEX + _ts(expiry))]
+        deleted = 0
+        for index in doomed:
+            start = index[1 : 1 + TS_SIZE]
+            if int.from_bytes(start, "big") < expiry:
+                key, seq = index[1 + TS_SIZE : -SEQ_SIZE], index[-SEQ_SIZE:]
+                self.inner.put(PRIMARY + key + start + seq, None)
+                self.inner.put(index, None)
+                deleted += 1
+        self._purged_below = expiry
+        return deleted
+
+    # --- reads ----------------------------------------------------------------------------------
+    def fetch(self, key: bytes, window_start: int) -> bytes | None:
+        """The value of one window (seqnum 0), None if absent or expired."""
+        if window_start < self.expiry:
+            return None
+        return self.inner.get(PRIMARY + window_key(key, window_start))
+
+    def fetch_range(self, key: bytes, time_from: int, time_to: int) -> Iterator[tuple[int, bytes]]:
+        """(window start, value) of `key`'s windows starting in [time_from, time_to], in order."""
+        time_from = max(time_from, self.expiry, 0)
+        if time_to < time_from:
+            return
+        lo = PRIMARY + key + _ts(time_from) + MIN_SEQ
+        hi = PRIMARY + key + _ts(time_to) + MAX_SEQ
+        size = 1 + len(key) + SUFFIX
+        for stored, value in self.inner.range(lo, hi):
+            if len(stored) == size:  # longer keys sharing the prefix are not this key
+                yield int.from_bytes(stored[-SUFFIX:-SEQ_SIZE], "big"), value
+
+    def fetch_keys(
+        self, key_from: bytes | None, key_to: bytes | None, time_from: int, time_to: int
+    ) -> Iterator[tuple[bytes, int, bytes]]:
+        """(key, window start, value) for keys in [key_from, key_to] (None: open) and windows
+        starting in [time_from, time_to], in key then time order."""
+        time_from = max(time_from, self.expiry, 0)
+        if time_to < time_from:
+            return
+        lo = PRIMARY if key_from is None else PRIMARY + key_from
+        hi = b"\x01" if key_to is None else PRIMARY + key_to + b"\xff" * (SUFFIX + 1)
+        for stored, value in self.inner.range(lo, hi):
+            if stored == hi or len(stored) < 1 + SUFFIX:
+                continue
+            key, start, _ = split_window_key(stored[1:])
+            if (key_from is not None and key < key_from) or (key_to is not None and key > key_to):
+                continue
+            if time_from <= start <= time_to:
+                yield key, start, value
+
+    def all(self) -> Iterator[tuple[bytes, int, bytes]]:
+        return self.fetch_keys(None, None, 0, (1 << 63) - 1)
