@@ -1,0 +1,1 @@
+"""Internals of the DSL: the graph builder and the KTable / grouped fronts."""

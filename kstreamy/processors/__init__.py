@@ -1,0 +1,1 @@
+"""One small Processor per DSL operator, built on the public Processor API."""
