@@ -321,7 +321,16 @@ class MsgPack:
         return (MsgPack, (self._default,))
 
 
-def _inner_key_bytes(inner: Serde, serde: str, topic: str, windowed: Any) -> bytes:
+def _require_inner(inner: Serde | None, serde: str, topic: str) -> Serde:
+    if inner is None:
+        raise SerializationError(
+            topic, serde, "no inner key serde: pass one, e.g. TimeWindowed(String(), size_ms)"
+        )
+    return inner
+
+
+def _inner_key_bytes(inner: Serde | None, serde: str, topic: str, windowed: Any) -> bytes:
+    inner = _require_inner(inner, serde, topic)
     try:
         key = windowed.key
     except AttributeError:
@@ -343,13 +352,18 @@ class TimeWindowed:
 
     __slots__ = ("inner", "window_size_ms")
 
-    def __init__(self, inner: Serde, window_size_ms: int) -> None:
+    def __init__(self, inner: Serde | None, window_size_ms: int) -> None:
         if isinstance(window_size_ms, bool) or not isinstance(window_size_ms, int):
             raise TypeError(f"TimeWindowed window_size_ms must be an int, got {window_size_ms!r}")
         if window_size_ms <= 0:
             raise ValueError(f"TimeWindowed window_size_ms must be positive, got {window_size_ms}")
         self.inner = inner
         self.window_size_ms = window_size_ms
+
+    def with_inner(self, inner: Serde) -> TimeWindowed:
+        """The same serde around `inner` (the DSL leaves `inner` None until a task knows the
+        default key serde)."""
+        return TimeWindowed(inner, self.window_size_ms)
 
     def serialize(self, topic: str, obj: Any) -> bytes | None:
         if obj is None:
@@ -376,7 +390,8 @@ class TimeWindowed:
             window = TimeWindow(start, end if end <= MAX_TIMESTAMP else MAX_TIMESTAMP)
         except ValueError as exc:
             raise DeserializationError(topic, serde="TimeWindowed", cause=exc) from exc
-        return Windowed(self.inner.deserialize(topic, data[: size - 8]), window)
+        inner = _require_inner(self.inner, "TimeWindowed", topic)
+        return Windowed(inner.deserialize(topic, data[: size - 8]), window)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -400,8 +415,11 @@ class SessionWindowed:
 
     __slots__ = ("inner",)
 
-    def __init__(self, inner: Serde) -> None:
+    def __init__(self, inner: Serde | None) -> None:
         self.inner = inner
+
+    def with_inner(self, inner: Serde) -> SessionWindowed:
+        return SessionWindowed(inner)
 
     def serialize(self, topic: str, obj: Any) -> bytes | None:
         if obj is None:
@@ -429,7 +447,8 @@ class SessionWindowed:
             window = SessionWindow(start, end)
         except ValueError as exc:
             raise DeserializationError(topic, serde="SessionWindowed", cause=exc) from exc
-        return Windowed(self.inner.deserialize(topic, data[: size - 16]), window)
+        inner = _require_inner(self.inner, "SessionWindowed", topic)
+        return Windowed(inner.deserialize(topic, data[: size - 16]), window)
 
     def __eq__(self, other: object) -> bool:
         return type(other) is SessionWindowed and other.inner == self.inner

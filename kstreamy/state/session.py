@@ -146,3 +146,91 @@ class SessionBytesStore:
     def fetch(self, key: bytes) -> Iterator[tuple[int, int, bytes]]:
         """Every live session of `key`: (start, end, value)."""
         return self.find_sessions(key, 0, MAX_TIME)
+
+
+class InMemorySessionBytesStore(SessionBytesStore):
+    """The in-memory session store: `by_key[key][(end, start)] = value` plus `ends[end]` (keys
+    with a session ending there) for expiry; the inner store only provides the lifecycle."""
+
+    def __init__(self, inner: BytesStore, retention_ms: int) -> None:
+        super().__init__(inner, retention_ms)
+        self.by_key: dict[bytes, dict[tuple[int, int], bytes]] = {}
+        self.ends: dict[int, set[bytes]] = {}
+
+    def init(self, context: StoreContext, root: StateStore) -> None:
+        self.inner.init(_RegisterAs(context, self.restore_batch), root)
+
+    def close(self) -> None:
+        self.by_key.clear()
+        self.ends.clear()
+        self.inner.close()
+
+    def put(self, key: bytes, start: int, end: int, value: bytes | None) -> bytes | None:
+        if end > self.observed:
+            self.observed = end
+        if end < self.expiry:
+            return None
+        stored = session_key(key, start, end)
+        self._set(key, start, end, value)
+        return stored
+
+    def _set(self, key: bytes, start: int, end: int, value: bytes | None) -> None:
+        sessions = self.by_key.get(key)
+        if value is None:
+            removed = sessions is not None and sessions.pop((end, start), None) is not None
+            if removed and not sessions:
+                del self.by_key[key]
+            return
+        if sessions is None:
+            sessions = self.by_key[key] = {}
+        sessions[(end, start)] = value
+        keys = self.ends.get(end)
+        if keys is None:
+            keys = self.ends[end] = set()
+        keys.add(key)
+
+    def restore_batch(self, batch: list[tuple[bytes, bytes | None]]) -> None:
+        for stored, value in batch:
+            key, start, end = split_session_key(stored)
+            if end > self.observed:
+                self.observed = end
+            self._set(key, start, end, value)
+        self.purge_expired()
+
+    def flush(self) -> None:
+        self.purge_expired()
+
+    def purge_expired(self) -> int:
+        expiry = self.expiry
+        if expiry <= 0 or expiry <= self._purged_below:
+            return 0
+        deleted = 0
+        for end in [e for e in self.ends if e < expiry]:
+            for key in self.ends.pop(end):
+                sessions = self.by_key.get(key)
+                if sessions is None:
+                    continue
+                for session in [s for s in sessions if s[0] == end]:
+                    del sessions[session]
+                    deleted += 1
+                if not sessions:
+                    del self.by_key[key]
+        self._purged_below = expiry
+        return deleted
+
+    def fetch_session(self, key: bytes, start: int, end: int) -> bytes | None:
+        if end < self.expiry:
+            return None
+        sessions = self.by_key.get(key)
+        return None if sessions is None else sessions.get((end, start))
+
+    def find_sessions(
+        self, key: bytes, earliest_session_end: int, latest_session_start: int
+    ) -> Iterator[tuple[int, int, bytes]]:
+        earliest = max(earliest_session_end, self.expiry, 0)
+        sessions = self.by_key.get(key)
+        if sessions is None:
+            return
+        for end, start in sorted(sessions):
+            if end >= earliest and start <= latest_session_start:
+                yield start, end, sessions[(end, start)]

@@ -13,6 +13,7 @@ every put gets a new seqnum instead of replacing the window's value.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,9 +37,14 @@ def _ts(timestamp: int) -> bytes:
     return timestamp.to_bytes(TS_SIZE, "big")
 
 
+_WINDOW_SUFFIX = struct.Struct(">QI")
+
+
 def window_key(key: bytes, window_start: int, seqnum: int = 0) -> bytes:
     """Kafka's window-store key: key + 8-byte window start + 4-byte seqnum."""
-    return key + _ts(window_start) + seqnum.to_bytes(SEQ_SIZE, "big")
+    if window_start < 0:
+        raise ValueError(f"window start must be >= 0, got {window_start}")
+    return key + _WINDOW_SUFFIX.pack(window_start, seqnum)
 
 
 def split_window_key(data: bytes) -> tuple[bytes, int, int]:
@@ -202,3 +208,136 @@ class WindowBytesStore:
 
     def all(self) -> Iterator[tuple[bytes, int, bytes]]:
         return self.fetch_keys(None, None, 0, (1 << 63) - 1)
+
+
+class InMemoryWindowBytesStore(WindowBytesStore):
+    """The in-memory window store: windows held in dicts instead of a sorted bytes store.
+
+    `by_key[key][start]` is the value (or, retaining duplicates, a `{seqnum: value}` dict), and
+    `starts[start]` the keys with a window there, so a lookup is a dict access and expiry drops
+    whole window starts (Kafka's InMemoryWindowStore keeps the same two-level map). The inner
+    store only provides the lifecycle; nothing is written to it. Changelog and restore use the
+    same key layout as the persistent store.
+    """
+
+    def __init__(
+        self, inner: BytesStore, retention_ms: int, retain_duplicates: bool = False
+    ) -> None:
+        super().__init__(inner, retention_ms, retain_duplicates)
+        self.by_key: dict[bytes, dict[int, Any]] = {}
+        self.starts: dict[int, set[bytes]] = {}
+
+    def init(self, context: StoreContext, root: StateStore) -> None:
+        self.inner.init(_RegisterAs(context, self.restore_batch), root)
+
+    def close(self) -> None:
+        self.by_key.clear()
+        self.starts.clear()
+        self.inner.close()
+
+    def put(self, key: bytes, value: bytes | None, window_start: int) -> bytes | None:
+        if window_start > self.observed:
+            self.observed = window_start
+        if window_start < self.expiry:
+            return None
+        if self.retain_duplicates:
+            if value is None:
+                return None
+            self._seqnum = (self._seqnum + 1) & 0xFFFFFFFF
+            self._set(key, window_start, self._seqnum, value)
+            return window_key(key, window_start, self._seqnum)
+        self._set(key, window_start, 0, value)
+        return window_key(key, window_start)
+
+    def _set(self, key: bytes, start: int, seq: int, value: bytes | None) -> None:
+        windows = self.by_key.get(key)
+        if value is None:
+            if windows is None or start not in windows:
+                return
+            if self.retain_duplicates:
+                windows[start].pop(seq, None)
+                if windows[start]:
+                    return
+            del windows[start]
+            if not windows:
+                del self.by_key[key]
+            keys = self.starts.get(start)
+            if keys is not None:
+                keys.discard(key)
+            return
+        if windows is None:
+            windows = self.by_key[key] = {}
+        elif not self.retain_duplicates and start in windows:
+            windows[start] = value  # an update: the start index already has this key
+            return
+        if self.retain_duplicates:
+            held = windows.get(start)
+            if held is None:
+                held = windows[start] = {}
+            held[seq] = value
+        else:
+            windows[start] = value
+        keys = self.starts.get(start)
+        if keys is None:
+            keys = self.starts[start] = set()
+        keys.add(key)
+
+    def restore_batch(self, batch: list[tuple[bytes, bytes | None]]) -> None:
+        for stored, value in batch:
+            key, start, seq = split_window_key(stored)
+            if start > self.observed:
+                self.observed = start
+            self._set(key, start, seq, value)
+        self.purge_expired()
+
+    def flush(self) -> None:
+        self.purge_expired()
+
+    def purge_expired(self) -> int:
+        expiry = self.expiry
+        if expiry <= 0 or expiry <= self._purged_below:
+            return 0
+        deleted = 0
+        for start in [s for s in self.starts if s < expiry]:
+            for key in self.starts.pop(start):
+                windows = self.by_key.get(key)
+                if windows is not None and windows.pop(start, None) is not None:
+                    deleted += 1
+                    if not windows:
+                        del self.by_key[key]
+        self._purged_below = expiry
+        return deleted
+
+    def fetch(self, key: bytes, window_start: int) -> bytes | None:
+        if window_start < self.expiry:
+            return None
+        windows = self.by_key.get(key)
+        if windows is None:
+            return None
+        held = windows.get(window_start)
+        if self.retain_duplicates and held is not None:
+            first: bytes | None = held.get(0)
+            return first
+        value: bytes | None = held
+        return value
+
+    def _values(self, held: Any) -> list[bytes]:
+        return list(held.values()) if self.retain_duplicates else [held]
+
+    def fetch_range(self, key: bytes, time_from: int, time_to: int) -> Iterator[tuple[int, bytes]]:
+        time_from = max(time_from, self.expiry, 0)
+        windows = self.by_key.get(key)
+        if windows is None or time_to < time_from:
+            return
+        for start in sorted(s for s in windows if time_from <= s <= time_to):
+            for value in self._values(windows[start]):
+                yield start, value
+
+    def fetch_keys(
+        self, key_from: bytes | None, key_to: bytes | None, time_from: int, time_to: int
+    ) -> Iterator[tuple[bytes, int, bytes]]:
+        for key in sorted(self.by_key):
+            if (key_from is not None and key < key_from) or (key_to is not None and key > key_to):
+                continue
+            for start, value in self.fetch_range(key, time_from, time_to):
+                yield key, start, value

@@ -1,9 +1,13 @@
 """Typed window and session stores (serdes + change-logging over the bytes-level shapes).
 
-`Stores.window_store(...)` / `Stores.session_store(...)` build these. They have no caching layer
-yet (`set_flush_listener` returns False, so windowed operators forward every update, as Kafka
+`Stores.window_store(...)` / `Stores.session_store(...)` build these. Without a state directory
+they hold windows in the dict-based in-memory shapes (`InMemoryWindowBytesStore`,
+`InMemorySessionBytesStore`), else in LMDB through the sorted-bytes shapes. They have no caching
+layer (`set_flush_listener` returns False, so windowed operators forward every update, as Kafka
 does with caching off). Changelog records carry Kafka's window/session key layouts; the topics
 are `compact,delete` with the store's retention plus one day, as Kafka configures them.
+Also here: the shared store of left/outer stream-stream joins (`OuterJoinStore`) and the views
+the TopologyTestDriver hands out (`window_store_view`, `session_store_view`).
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from kstreamy.state.api import FlushListener, StateStore, StoreContext
 from kstreamy.state.base import BytesStore, closed_error, fallback_record_context
 from kstreamy.state.memory import InMemoryKeyValueStore
 from kstreamy.state.serde_util import TimestampedSerde, resolve_serde
-from kstreamy.state.session import SessionBytesStore
-from kstreamy.state.window import WindowBytesStore
+from kstreamy.state.session import InMemorySessionBytesStore, SessionBytesStore
+from kstreamy.state.window import InMemoryWindowBytesStore, WindowBytesStore
 from kstreamy.windows import MAX_TIMESTAMP, SessionWindow, TimeWindow, Windowed
 
 ADDITIONAL_RETENTION_MS = 24 * 60 * 60 * 1000
+_NO_RECORD = object()
+_IMMUTABLE = frozenset((int, float, str, bytes, bool))
 
 
 def windowed_changelog_config(retention_ms: int) -> dict[str, str]:
@@ -90,7 +96,18 @@ class _TypedBase:
         if not self.is_open:
             raise closed_error(self._name)
 
+    _last_key: Any = None
+    _last_kb = b""
+
     def _kb(self, key: Any) -> bytes:
+        # an operator usually reads and then writes the same key: serialize it once
+        if key is self._last_key and key is not None:
+            return self._last_kb
+        data = self._serialize_key(key)
+        self._last_key, self._last_kb = key, data
+        return data
+
+    def _serialize_key(self, key: Any) -> bytes:
         if key is None:
             raise ValueError(f"State store '{self._name}': the key must not be None")
         assert self.key_serde is not None
@@ -116,8 +133,13 @@ class _TypedBase:
             return
         context = self._context
         assert context is not None
-        rc = context.record_context() or fallback_record_context()
-        context.log_change(self._name, stored, value, rc.timestamp, rc.headers)
+        # a Task exposes the record being processed: skip building a RecordContext per write
+        record: Any = getattr(context, "current_record", _NO_RECORD)
+        if record is _NO_RECORD or record is None:
+            rc = context.record_context() or fallback_record_context()
+            context.log_change(self._name, stored, value, rc.timestamp, rc.headers)
+        else:
+            context.log_change(self._name, stored, value, record.timestamp, record.headers)
 
     def set_flush_listener(self, listener: FlushListener, send_old_values: bool) -> bool:
         return False  # no caching layer for windowed stores yet
@@ -146,20 +168,25 @@ class MeteredWindowStore(_TypedBase):
 
     def init(self, context: StoreContext, root: StateStore) -> None:
         inner = self._open_bytes(context)
-        self.window = WindowBytesStore(inner, self.retention_ms, self.retain_duplicates)
+        kind = WindowBytesStore if inner.persistent else InMemoryWindowBytesStore
+        self.window = kind(inner, self.retention_ms, self.retain_duplicates)
         self.window.init(context, root)
+        self._live = self.window
 
     def flush(self) -> None:
         if self.window is not None and self.is_open:
             self.window.flush()
 
     def close(self) -> None:
+        self._live = None
         if self.window is not None and self.is_open:
             self.window.close()
 
+    _live: WindowBytesStore | None = None
+
     def _win(self) -> WindowBytesStore:
-        window = self.window
-        if window is None or not window.is_open:
+        window = self._live  # set while open: the per-record path skips the is_open chain
+        if window is None:
             raise closed_error(self._name)
         return window
 
@@ -171,6 +198,11 @@ class MeteredWindowStore(_TypedBase):
         """Store (None: delete) the value of `key`'s window starting at `window_start`."""
         data = self._vb(value)
         stored = self._win().put(self._kb(key), data, window_start)
+        inner = value[0] if self.timestamped and value is not None else value
+        if type(inner) in _IMMUTABLE:  # a mutable aggregate must come back as a fresh copy
+            self._last_data, self._last_value = data, value
+        else:
+            self._last_data = None
         self._log(stored, data)
 
     def fetch(self, key: Any, time_from: int, time_to: int) -> Iterator[tuple[int, Any]]:
@@ -180,7 +212,16 @@ class MeteredWindowStore(_TypedBase):
 
     def get(self, key: Any, window_start: int) -> Any:
         """The value of one window, None if absent or expired (Kafka's `fetch(key, time)`)."""
-        return self._v(self._win().fetch(self._kb(key), window_start))
+        data = self._win().fetch(self._kb(key), window_start)
+        if data is None:
+            return None
+        # the bytes this store last wrote for a window decode to the object it was given
+        if data is self._last_data:
+            return self._last_value
+        return self._v(data)
+
+    _last_data: bytes | None = None
+    _last_value: Any = None
 
     def fetch_keys(
         self, key_from: Any, key_to: Any, time_from: int, time_to: int
@@ -215,7 +256,8 @@ class MeteredSessionStore(_TypedBase):
 
     def init(self, context: StoreContext, root: StateStore) -> None:
         inner = self._open_bytes(context)
-        self.sessions = SessionBytesStore(inner, self.retention_ms)
+        kind = SessionBytesStore if inner.persistent else InMemorySessionBytesStore
+        self.sessions = kind(inner, self.retention_ms)
         self.sessions.init(context, root)
 
     def flush(self) -> None:
@@ -339,3 +381,188 @@ class SessionStoreBuilder:
             self.persistent,
             self.logging_enabled,
         )
+
+
+class OuterJoinStore(_TypedBase):
+    """The shared store of left/outer stream-stream joins (Kafka's `...-outer-shared-join-store`):
+    records not joined yet, held until their join window closes.
+
+    Keys are Kafka's `TimestampedKeyAndJoinSide` layout, 8-byte timestamp + side byte (1 left,
+    0 right) + key bytes, so iteration is by time, then right before left, then key. A key holds
+    the list of its values (Kafka's list-value store): 4-byte length + bytes per value, each
+    serialized with its side's value serde.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        key_serde: Serde | None,
+        left_serde: Serde | None,
+        right_serde: Serde | None,
+        persistent: bool,
+        logging: bool,
+    ) -> None:
+        super().__init__(name, key_serde, left_serde, persistent, logging)
+        self._right_cfg = right_serde
+        self.left_serde: Serde | None = None
+        self.right_serde: Serde | None = None
+
+    def init(self, context: StoreContext, root: StateStore) -> None:
+        from kstreamy.runtime.task import PYTHON_OBJECTS
+
+        config = context.app_config
+
+        def pick(explicit: Serde | None, default_key: str) -> Serde:
+            default = config.get(default_key)
+            chosen = explicit or (default() if isinstance(default, type) else default)
+            return chosen if chosen is not None else PYTHON_OBJECTS
+
+        inner = self._open_bytes(context)
+        self.key_serde = pick(self._key_serde_cfg, "default.key.serde")
+        self.left_serde = pick(self._value_serde_cfg, "default.value.serde")
+        self.right_serde = pick(self._right_cfg, "default.value.serde")
+        inner.init(context, root)
+
+    def flush(self) -> None:
+        if self.bytes_store is not None and self.is_open:
+            self.bytes_store.flush()
+
+    def close(self) -> None:
+        if self.bytes_store is not None and self.is_open:
+            self.bytes_store.close()
+
+    def _store(self) -> BytesStore:
+        store = self.bytes_store
+        if store is None or not store.is_open:
+            raise closed_error(self._name)
+        return store
+
+    def _key(self, timestamp: int, is_left: bool, key: Any) -> bytes:
+        return timestamp.to_bytes(8, "big") + (b"\x01" if is_left else b"\x00") + self._kb(key)
+
+    def append(self, timestamp: int, is_left: bool, key: Any, value: Any) -> None:
+        """Add `value` to the list held for (timestamp, side, key)."""
+        serde = self.left_serde if is_left else self.right_serde
+        assert serde is not None
+        data = serde.serialize(self._topic, value) or b""
+        stored = self._key(timestamp, is_left, key)
+        store = self._store()
+        new = (store.get(stored) or b"") + len(data).to_bytes(4, "big") + data
+        store.put(stored, new)
+        self._log(stored, new)
+
+    def delete(self, timestamp: int, is_left: bool, key: Any) -> None:
+        """Remove every value held for (timestamp, side, key), if any."""
+        self._delete_stored(self._key(timestamp, is_left, key))
+
+    def _delete_stored(self, stored: bytes) -> None:
+        store = self._store()
+        if store.get(stored) is not None:
+            store.put(stored, None)
+            self._log(stored, None)
+
+    def entries(self) -> Iterator[tuple[bytes, int, bool, Any, list[Any]]]:
+        """(stored key, timestamp, is_left, key, values) in time, side, key order."""
+        for stored, data in list(self._store().all()):
+            is_left = stored[8] == 1
+            serde = self.left_serde if is_left else self.right_serde
+            assert serde is not None
+            values, pos = [], 0
+            while pos < len(data):
+                n = int.from_bytes(data[pos : pos + 4], "big")
+                values.append(serde.deserialize(self._topic, data[pos + 4 : pos + 4 + n]))
+                pos += 4 + n
+            ts = int.from_bytes(stored[:8], "big")
+            yield stored, ts, is_left, self._k(stored[9:]), values
+
+    def remove_stored(self, stored: bytes) -> None:
+        self._delete_stored(stored)
+
+
+@dataclass(frozen=True)
+class OuterJoinStoreBuilder:
+    """Builds the shared store of a left/outer stream-stream join."""
+
+    name: str
+    key_serde: Serde | None = None
+    left_serde: Serde | None = None
+    right_serde: Serde | None = None
+    persistent: bool = True
+    logging_enabled: bool = True
+    caching_enabled: bool = False
+
+    @property
+    def logging_config(self) -> Mapping[str, str]:
+        return {}
+
+    def with_logging_disabled(self) -> OuterJoinStoreBuilder:
+        return replace(self, logging_enabled=False)
+
+    def with_caching_disabled(self) -> OuterJoinStoreBuilder:
+        return self
+
+    def build(self) -> OuterJoinStore:
+        return OuterJoinStore(
+            self.name, self.key_serde, self.left_serde, self.right_serde, self.persistent,
+            self.logging_enabled,
+        )  # fmt: skip
+
+
+class WindowStoreView:
+    """What `driver.get_window_store(name)` returns: a window store read with plain values
+    (a timestamped store's `ValueAndTimestamp` is unwrapped, as in Kafka's driver) and lists
+    instead of iterators."""
+
+    def __init__(self, store: MeteredWindowStore) -> None:
+        self.store = store
+        self.name = store.name
+        self._plain = store.timestamped
+
+    def _v(self, value: Any) -> Any:
+        return value.value if self._plain and value is not None else value
+
+    def fetch(self, key: Any, time_from: int, time_to: int) -> list[tuple[int, Any]]:
+        """(window start, value) of `key`'s windows starting in [time_from, time_to]."""
+        return [(s, self._v(v)) for s, v in self.store.fetch(key, time_from, time_to)]
+
+    def get(self, key: Any, window_start: int) -> Any:
+        return self._v(self.store.get(key, window_start))
+
+    def fetch_all(self, time_from: int, time_to: int) -> list[tuple[Windowed[Any], Any]]:
+        return [(w, self._v(v)) for w, v in self.store.fetch_all(time_from, time_to)]
+
+    def all(self) -> list[tuple[Windowed[Any], Any]]:
+        return [(w, self._v(v)) for w, v in self.store.all()]
+
+
+class SessionStoreView:
+    """What `driver.get_session_store(name)` returns: sessions as lists of (Windowed, value)."""
+
+    def __init__(self, store: MeteredSessionStore) -> None:
+        self.store = store
+        self.name = store.name
+
+    def fetch(self, key: Any) -> list[tuple[Windowed[Any], Any]]:
+        return list(self.store.fetch(key))
+
+    def find_sessions(
+        self, key: Any, earliest_session_end: int, latest_session_start: int
+    ) -> list[tuple[Windowed[Any], Any]]:
+        return list(self.store.find_sessions(key, earliest_session_end, latest_session_start))
+
+    def fetch_session(self, key: Any, start: int, end: int) -> Any:
+        return self.store.fetch_session(key, start, end)
+
+
+def window_store_view(store: Any) -> Any:
+    """The driver's view of a window store (idempotent; other stores pass through)."""
+    if isinstance(store, MeteredWindowStore):
+        return WindowStoreView(store)
+    return store
+
+
+def session_store_view(store: Any) -> Any:
+    """The driver's view of a session store (idempotent; other stores pass through)."""
+    if isinstance(store, MeteredSessionStore):
+        return SessionStoreView(store)
+    return store

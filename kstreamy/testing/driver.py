@@ -19,6 +19,7 @@ from kstreamy.runtime.record_collector import RecordCollector
 from kstreamy.runtime.task import PASSTHROUGH, Task, task_config
 from kstreamy.serdes import Serde
 from kstreamy.state.api import StateStore
+from kstreamy.state.windowed_stores import session_store_view, window_store_view
 from kstreamy.topology import Topology
 
 DEFAULT_APPLICATION_ID = "dummy-topology-test-driver-app-id"
@@ -288,11 +289,12 @@ class TopologyTestDriver:
         return self.get_state_store(name)
 
     def get_window_store(self, name: str) -> Any:
-        """A window store (windowed operators come with the windowing issue)."""
-        return self.get_state_store(name)
+        """A window store view: `fetch(key, time_from, time_to)` -> [(window_start, value)]."""
+        return window_store_view(self.get_state_store(name))
 
     def get_session_store(self, name: str) -> Any:
-        return self.get_state_store(name)
+        """A session store view: `fetch(key)` -> list of (Windowed, value)."""
+        return session_store_view(self.get_state_store(name))
 
     def close(self) -> None:
         if self._closed:

@@ -1,0 +1,1 @@
+"""Windowed operators: time/sliding/session window aggregations, stream-stream joins, suppress."""
