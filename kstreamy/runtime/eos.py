@@ -1,0 +1,171 @@
+"""The worker's producer, plain (at-least-once) or transactional (exactly-once v2).
+
+Under exactly_once_v2 each worker owns one transactional producer whose `transactional.id` is
+`<application.id>-<process uuid>-<worker index>`: the process uuid lives in the state directory,
+so a restarted instance reuses the id and `init_transactions` fences its killed predecessor and
+aborts whatever transaction it left open. Input offsets travel inside the transaction
+(`send_offsets_to_transaction` with the consumer's group metadata), so output, changelog writes
+and the consumed position commit atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kstreamy.errors import StreamsError
+
+log = logging.getLogger(__name__)
+
+ProducerFactory = Callable[[dict[str, Any]], Any]
+
+
+class ProducerFencedError(StreamsError):
+    """Another producer with our transactional.id took over (a zombie instance); tasks migrate."""
+
+
+class TransactionAbortedError(StreamsError):
+    """The open transaction was aborted; the caller rewinds to the committed offsets."""
+
+
+def transactional_id(application_id: str, process_id: str, worker_index: int) -> str:
+    return f"{application_id}-{process_id}-{worker_index}"
+
+
+def _default_factory(config: dict[str, Any]) -> Any:
+    from confluent_kafka import Producer
+
+    return Producer(config)
+
+
+class StreamsProducer:
+    """Wraps one confluent-kafka Producer and, under EOS, its transaction lifecycle."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        transactional_id: str | None = None,
+        factory: ProducerFactory = _default_factory,
+        timeout: float = 30.0,
+    ) -> None:
+        self._config = dict(config)
+        if transactional_id is not None:
+            self._config["transactional.id"] = transactional_id
+            self._config["enable.idempotence"] = True
+        self.transactional_id = transactional_id
+        self._factory = factory
+        self._timeout = timeout
+        self._in_transaction = False
+        self.producer: Any = None
+
+    @property
+    def eos(self) -> bool:
+        return self.transactional_id is not None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
+    def start(self) -> None:
+        """Create the client; under EOS, fence older incarnations with `init_transactions`."""
+        self.producer = self._factory(self._config)
+        if self.eos:
+            self._call("init_transactions", self._timeout)
+
+    def maybe_begin(self) -> None:
+        """Open a transaction before the first record of a commit interval (EOS only)."""
+        if self.eos and not self._in_transaction:
+            self._call("begin_transaction")
+            self._in_transaction = True
+
+    def commit_transaction(self, offsets: list[Any], group_metadata: Any) -> None:
+        """Commit step 3 under EOS: offsets into the transaction, then commit it."""
+        if not self._in_transaction:
+            self.maybe_begin()
+        if offsets:
+            self._call("send_offsets_to_transaction", offsets, group_metadata, self._timeout)
+        self._call("commit_transaction", self._timeout)
+        self._in_transaction = False
+
+    def abort(self) -> None:
+        """Abort the open transaction; on a fatal error recreate the producer instead."""
+        if not self.eos or not self._in_transaction:
+            return
+        self._in_transaction = False
+        try:
+            self.producer.abort_transaction(self._timeout)
+        except Exception as exc:  # the producer is unusable: start a fresh incarnation
+            log.warning("abort_transaction failed (%s); reinitialising the producer", exc)
+            self.reinitialize()
+
+    def reinitialize(self) -> None:
+        """Throw the producer away and start a new one (after fencing or an ambiguous error)."""
+        old = self.producer
+        self.producer = None
+        self._in_transaction = False
+        if old is not None:
+            with contextlib.suppress(Exception):  # best effort on a client being discarded
+                old.flush(0)
+        self.start()
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Commit step 2: wait for every queued record; returns how many are still queued."""
+        if self.producer is None:
+            return 0
+        remaining: int = self.producer.flush(self._timeout if timeout is None else timeout)
+        return remaining
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self.producer is None:
+            return
+        if self._in_transaction:
+            self.abort()
+        try:
+            self.producer.flush(timeout)
+        finally:
+            self.producer = None
+
+    def _call(self, method: str, *args: Any) -> Any:
+        """Call a transactional method, turning librdkafka errors into what the worker handles."""
+        from confluent_kafka import KafkaError, KafkaException
+
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return getattr(self.producer, method)(*args)
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                if (
+                    isinstance(err, KafkaError)
+                    and err.retriable()
+                    and not err.fatal()
+                    and time.monotonic() < deadline
+                ):
+                    log.info(
+                        "%s %s: retriable error %s, retrying", self.transactional_id, method, err
+                    )
+                    time.sleep(0.1)
+                    continue
+                self._raise(method, exc, err)
+
+    def _raise(self, method: str, exc: Exception, err: Any) -> None:
+        from confluent_kafka import KafkaError
+
+        if isinstance(err, KafkaError):
+            if err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED) or (
+                err.fatal() and method != "init_transactions"
+            ):
+                raise ProducerFencedError(
+                    f"Producer {self.transactional_id} was fenced or failed fatally during "
+                    f"{method}: {err.str()}; its tasks are closed dirty and re-initialised"
+                ) from exc
+            if err.txn_requires_abort():
+                raise TransactionAbortedError(
+                    f"Transaction of {self.transactional_id} must abort after {method}: {err.str()}"
+                ) from exc
+        raise StreamsError(
+            f"Producer {self.transactional_id or ''} {method} failed: {exc}"
+        ) from exc

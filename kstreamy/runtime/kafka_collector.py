@@ -1,0 +1,174 @@
+"""The record collector of the Kafka runtime: tasks' output goes through one producer per worker.
+
+`send` is on the per-record path: one `produce` call, an occasional `poll(0)` to serve delivery
+reports, nothing else. Delivery reports record the last acknowledged offset per partition (the
+changelog offsets that checkpoints store) and the first failure, which the production exception
+handler turns into "skip" or "fail" (raised at the next send or flush, i.e. at the latest in
+commit step 2, so a failed record is never committed over).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from kstreamy.errors import (
+    ErrorHandlerContext,
+    StreamsError,
+    invoke_handler,
+    resolve_handler,
+)
+from kstreamy.processor import Headers
+from kstreamy.runtime.eos import StreamsProducer
+from kstreamy.runtime.record_collector import RecordCollector
+
+log = logging.getLogger(__name__)
+
+_POLL_EVERY = 1000  # serve delivery callbacks every N sends
+
+
+class ProductionError(StreamsError):
+    """A record could not be sent and the production exception handler said to fail."""
+
+
+class KafkaRecordCollector(RecordCollector):
+    """Sends serialized records with the worker's producer (transactional under EOS)."""
+
+    def __init__(
+        self,
+        producer: StreamsProducer,
+        production_exception_handler: Any = None,
+        metadata_timeout: float = 10.0,
+        flush_timeout: float = 330.0,
+    ) -> None:
+        self._producer = producer
+        self._handler = resolve_handler(production_exception_handler, "production")
+        self._metadata_timeout = metadata_timeout
+        self._flush_timeout = flush_timeout
+        self._sends = 0
+        self._error: BaseException | None = None
+        self._partition_counts: dict[str, int] = {}
+        self.offsets: dict[tuple[str, int], int] = {}
+        """(topic, partition) -> offset of the last acknowledged record."""
+        self.records_sent = 0
+        self.records_skipped = 0
+
+    # -- per-record path ---------------------------------------------------------------------------
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        timestamp: int,
+        headers: Headers = (),
+        partition: int | None = None,
+    ) -> None:
+        if self._error is not None:
+            self._raise_error()
+        streams_producer = self._producer
+        if streams_producer.eos and not streams_producer.in_transaction:
+            streams_producer.maybe_begin()
+        producer = streams_producer.producer
+        # positional arguments: no per-record kwargs dict (-1 = let the partitioner choose)
+        args: tuple[Any, ...] = (
+            topic,
+            value,
+            key,
+            -1 if partition is None else partition,
+            self._on_delivery,
+            timestamp if timestamp is not None and timestamp > 0 else 0,  # 0: now
+        )
+        if headers:  # positional headers=None is rejected by confluent-kafka
+            args = (*args, list(headers))
+        try:
+            producer.produce(*args)
+        except BufferError:  # local queue full: let deliveries drain, then retry
+            while True:
+                producer.poll(0.05)
+                try:
+                    producer.produce(*args)
+                    break
+                except BufferError:
+                    continue
+        self._sends += 1
+        if self._sends >= _POLL_EVERY:
+            self._sends = 0
+            producer.poll(0)
+
+    def _on_delivery(self, err: Any, msg: Any) -> None:
+        if err is None:
+            self.offsets[(msg.topic(), msg.partition())] = msg.offset()
+            self.records_sent += 1
+            return
+        self._handle_failure(err, msg)
+
+    def _handle_failure(self, err: Any, msg: Any) -> None:
+        topic = msg.topic()
+        exc = ProductionError(
+            f"Error sending record to topic {topic} partition {msg.partition()}: {err.str()}"
+        )
+        if self._error is not None:
+            return
+        context = ErrorHandlerContext(topic=None, timestamp=msg.timestamp()[1])
+        try:
+            response = invoke_handler(self._handler, context, topic, msg.key(), msg.value(), exc)
+        except StreamsError as handler_exc:
+            self._error = handler_exc
+            return
+        for dead in response.dead_letter_records:
+            self._producer.producer.produce(
+                dead.topic,
+                dead.value,
+                dead.key,
+                headers=list(dead.headers),
+                **({"timestamp": dead.timestamp} if dead.timestamp is not None else {}),
+            )
+        if response.should_continue:
+            self.records_skipped += 1
+            log.warning("skipped a record the producer could not send: %s", exc)
+        else:
+            self._error = exc
+
+    def _raise_error(self) -> None:
+        error, self._error = self._error, None
+        assert error is not None
+        raise error
+
+    # -- commit path ---------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Commit step 2: every queued record acknowledged (or the failure raised).
+
+        While the broker is unreachable this waits: librdkafka retries each record until its
+        `message.timeout.ms` and then reports it failed through the delivery callback.
+        """
+        deadline = time.monotonic() + self._flush_timeout
+        remaining = self._producer.flush(1.0)
+        while remaining and self._error is None and time.monotonic() < deadline:
+            log.warning("%d record(s) not yet acknowledged; waiting for the broker", remaining)
+            remaining = self._producer.flush(5.0)
+        if self._error is not None:
+            self._raise_error()
+        if remaining:
+            raise ProductionError(
+                f"{remaining} record(s) still unacknowledged after {self._flush_timeout:.0f}s; "
+                "the broker is unreachable or slow — the commit is not made"
+            )
+
+    def poll(self) -> None:
+        if self._producer.producer is not None:
+            self._producer.producer.poll(0)
+
+    def partitions_for(self, topic: str) -> int | None:
+        count = self._partition_counts.get(topic)
+        if count is None:
+            md = self._producer.producer.list_topics(topic, timeout=self._metadata_timeout)
+            tmeta = md.topics.get(topic)
+            if tmeta is None or tmeta.error is not None or not tmeta.partitions:
+                return None
+            count = self._partition_counts[topic] = len(tmeta.partitions)
+        return count
+
+    def clear_error(self) -> None:
+        """Forget a pending failure (after the transaction it belonged to was aborted)."""
+        self._error = None

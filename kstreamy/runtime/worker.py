@@ -1,0 +1,556 @@
+"""A worker: one group consumer, one producer and the tasks assigned to it (Kafka's StreamThread).
+
+The loop: consume a batch, route each record to its task (tasks with several input partitions
+take their records in timestamp order), punctuate, and every `commit.interval.ms` run the commit
+protocol of `commit.py`. Rebalances (eager, range assignor) commit in `on_revoke`, keep the
+tasks open until `on_assign` says which stay, close the others cleanly (keeping their state
+directory) and open the new ones, restoring their stores from the changelogs before they
+process. Under exactly_once_v2 any failure aborts the transaction, drops the tasks' state and
+rewinds to the committed offsets.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from kstreamy.config import StreamsConfig
+from kstreamy.errors import StreamsError
+from kstreamy.processor import TaskId
+from kstreamy.runtime.commit import commit_tasks
+from kstreamy.runtime.eos import (
+    ProducerFencedError,
+    StreamsProducer,
+    TransactionAbortedError,
+    transactional_id,
+)
+from kstreamy.runtime.global_tables import GlobalStateUpdater
+from kstreamy.runtime.internal_topics import TopicPlan
+from kstreamy.runtime.kafka_collector import KafkaRecordCollector
+from kstreamy.runtime.metrics import WorkerMetrics
+from kstreamy.runtime.queries import SERVER_SEPARATOR
+from kstreamy.runtime.restoration import restore_changelog
+from kstreamy.runtime.task import Task
+from kstreamy.state.checkpoint import OffsetCheckpoint
+from kstreamy.state.directory import StateDirectory
+from kstreamy.state.errors import CheckpointError
+from kstreamy.topology import SubTopology, Topology
+
+log = logging.getLogger(__name__)
+
+ConsumerFactory = Callable[[dict[str, Any]], Any]
+
+
+class WorkerState(Enum):
+    CREATED = "CREATED"
+    STARTING = "STARTING"
+    PARTITIONS_ASSIGNED = "PARTITIONS_ASSIGNED"
+    RUNNING = "RUNNING"
+    PENDING_SHUTDOWN = "PENDING_SHUTDOWN"
+    DEAD = "DEAD"
+
+
+def _consumer_factory(config: dict[str, Any]) -> Any:
+    from confluent_kafka import Consumer
+
+    return Consumer(config)
+
+
+@dataclass
+class WorkerSetup:
+    """Everything a worker needs, built once by the app (picklable parts only for processes)."""
+
+    application_id: str
+    topology: Topology
+    plan: TopicPlan
+    config: StreamsConfig
+    index: int = 0
+    process_id: str = "0"
+    state_directory: StateDirectory | None = None
+    """The application's state directory; None keeps every store in memory."""
+    global_dir_name: str = "global"
+    client_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per client kind: settings the runtime adds unless the user set them (timeouts)."""
+
+
+@dataclass
+class _TaskEntry:
+    task: Task
+    task_dir: Path | None
+    persistent: bool
+    changelog_next: dict[tuple[str, int], int]
+    partitions: list[tuple[str, int]]
+
+
+def _as_exception(exc: Any) -> BaseException:
+    """confluent-kafka sometimes raises a bare `KafkaError`, which the traceback machinery can't
+    format; wrap it in a StreamsError naming it."""
+    if isinstance(exc, BaseException) and hasattr(exc, "__suppress_context__"):
+        try:
+            exc.__suppress_context__  # noqa: B018 — C types may lack the slot
+            return exc
+        except AttributeError:
+            pass
+    return StreamsError(f"Kafka client error: {exc}")
+
+
+class Worker:
+    """See the module docstring; `run()` is the thread (or process) body."""
+
+    def __init__(
+        self,
+        setup: WorkerSetup,
+        on_state_change: Callable[[Worker, WorkerState, WorkerState], None] | None = None,
+        consumer_factory: ConsumerFactory = _consumer_factory,
+    ) -> None:
+        self.setup = setup
+        self.config = setup.config
+        self.eos = setup.config.exactly_once
+        self.name = f"{setup.application_id}-worker-{setup.index}"
+        self.state = WorkerState.CREATED
+        self.metrics = WorkerMetrics()
+        self.error: BaseException | None = None
+        self.tasks: dict[TaskId, _TaskEntry] = {}
+        self._on_state_change = on_state_change
+        self._consumer_factory = consumer_factory
+        self._stop = threading.Event()
+        self._subs: dict[int, SubTopology] = {s.id: s for s in setup.topology.task_subtopologies()}
+        self._route: dict[str, dict[int, Task]] = {}
+        self._multi: set[TaskId] = set()
+        self._closing = False
+        self._app_config = setup.config.as_dict()
+        self.consumer: Any = None
+        self.producer: StreamsProducer | None = None
+        self.collector: KafkaRecordCollector | None = None
+        self._restore_consumer: Any = None
+        self.global_updater: GlobalStateUpdater | None = None
+        self._thread_cache: Any = None
+        self._admin: Any = None
+        self._last_purge = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        """Run until `request_stop()`; a failure is kept in `self.error` and ends the worker."""
+        try:
+            self._set_state(WorkerState.STARTING)
+            self._open_clients()
+            if self.global_updater is not None:
+                self.global_updater.bootstrap()
+            self._subscribe()
+            self._loop()
+            self._set_state(WorkerState.PENDING_SHUTDOWN)
+            self._shutdown(clean=True)
+        except:  # noqa: E722 — also a bare KafkaError, which is no BaseException subclass
+            exc = _as_exception(sys.exc_info()[1])
+            self.error = exc
+            log.error("%s failed: %s", self.name, exc, exc_info=exc)
+            try:
+                self._shutdown(clean=False)
+            except Exception as close_exc:  # the original error is what matters
+                log.warning("%s: error while closing after a failure: %s", self.name, close_exc)
+        finally:
+            self._set_state(WorkerState.DEAD)
+
+    def _set_state(self, new: WorkerState) -> None:
+        old, self.state = self.state, new
+        if old is not new:
+            log.info("%s state transition from %s to %s", self.name, old.value, new.value)
+            if self._on_state_change is not None:
+                self._on_state_change(self, new, old)
+
+    def _client_config(self, kind: Any) -> dict[str, Any]:
+        config = self.config.client_config(kind)
+        for key, value in self.setup.client_overrides.get(kind, {}).items():
+            config.setdefault(key, value)
+        config.setdefault("client.id", f"{self.name}-{kind}")
+        server = self.config.application_server
+        if kind == "consumer" and server:  # interactive-query discovery, see queries.py
+            config["client.id"] = f"{config['client.id']}{SERVER_SEPARATOR}{server}"
+        return config
+
+    def _open_clients(self) -> None:
+        from kstreamy.state.cache import ThreadCache
+
+        setup = self.setup
+        tid = transactional_id(setup.application_id, setup.process_id, setup.index)
+        self.producer = StreamsProducer(self._client_config("producer"), tid if self.eos else None)
+        self.producer.start()
+        self.collector = KafkaRecordCollector(
+            self.producer, self.config.get("production.exception.handler")
+        )
+        self._restore_consumer = self._consumer_factory(self._client_config("restore_consumer"))
+        cache_bytes = self.config.cache_max_bytes
+        self._thread_cache = ThreadCache(cache_bytes) if cache_bytes > 0 else None
+        if setup.topology.global_stores:
+            sd = setup.state_directory
+            gdir = sd.app_dir / setup.global_dir_name if sd is not None else None
+            self.global_updater = GlobalStateUpdater(
+                setup.topology,
+                setup.config,
+                setup.application_id,
+                gdir,
+                self._consumer_factory(self._client_config("global_consumer")),
+            )
+        self.consumer = self._consumer_factory(self._client_config("consumer"))
+
+    def _subscribe(self) -> None:
+        topics = self.setup.plan.all_source_topics()
+        if not topics:
+            self._set_state(WorkerState.RUNNING)
+            return
+        self.consumer.subscribe(
+            topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+
+    def _loop(self) -> None:
+        interval = self.config.commit_interval_ms / 1000.0
+        batch = max(100, min(10_000, self.config.buffered_records_per_partition * 2))
+        poll_timeout = self.config.poll_ms / 1000.0
+        last_commit = time.monotonic()
+        metrics = self.metrics
+        while not self._stop.is_set():
+            msgs = self.consumer.consume(num_messages=batch, timeout=poll_timeout)
+            try:
+                if msgs:
+                    self._process(msgs)
+                    metrics.records_processed += len(msgs)
+                if self.global_updater is not None:
+                    self.global_updater.poll()
+                self._punctuate_wall_clock()
+                now = time.monotonic()
+                if now - last_commit >= interval or self._commit_requested():
+                    self.commit()
+                    if self.global_updater is not None:
+                        self.global_updater.maybe_checkpoint()
+                    last_commit = time.monotonic()
+            except (TransactionAbortedError, ProducerFencedError) as exc:
+                self._recover(exc)
+                last_commit = time.monotonic()
+
+    # -- processing --------------------------------------------------------------------------------
+    def _process(self, msgs: list[Any]) -> None:
+        route = self._route
+        multi = self._multi
+        pending: dict[TaskId, dict[tuple[str, int], list[Any]]] | None = None
+        for msg in msgs:
+            if msg.error() is not None:
+                self._consumer_error(msg)
+                continue
+            topic = msg.topic()
+            part = msg.partition()
+            parts = route.get(topic)
+            task = parts.get(part) if parts is not None else None
+            if task is None:  # a partition revoked while its records were in flight
+                continue
+            if multi and task.task_id in multi:
+                if pending is None:
+                    pending = {}
+                pending.setdefault(task.task_id, {}).setdefault((topic, part), []).append(msg)
+                continue
+            task.process(
+                topic, part, msg.offset(), msg.timestamp()[1], msg.key(), msg.value(),
+                msg.headers() or (),
+            )  # fmt: skip
+            if task.stream_schedules:
+                task.punctuate_stream_time()
+        if pending:
+            for tid, per_partition in pending.items():
+                task = self.tasks[tid].task
+                merged = heapq.merge(*per_partition.values(), key=lambda m: m.timestamp()[1])
+                for msg in merged:
+                    task.process(
+                        msg.topic(), msg.partition(), msg.offset(), msg.timestamp()[1],
+                        msg.key(), msg.value(), msg.headers() or (),
+                    )  # fmt: skip
+                    if task.stream_schedules:
+                        task.punctuate_stream_time()
+
+    def _consumer_error(self, msg: Any) -> None:
+        from confluent_kafka import KafkaError
+
+        err = msg.error()
+        if err.code() == KafkaError._PARTITION_EOF:
+            return
+        if err.fatal():
+            raise StreamsError(f"{self.name}: fatal consumer error: {err.str()}")
+        log.warning("%s: consumer error (retrying): %s", self.name, err.str())
+
+    def _punctuate_wall_clock(self) -> None:
+        now = int(time.time() * 1000)
+        for entry in self.tasks.values():
+            if entry.task.wall_schedules:
+                entry.task.punctuate_wall_clock(now)
+
+    def _commit_requested(self) -> bool:
+        return any(e.task.commit_requested for e in self.tasks.values())
+
+    def commit(self) -> None:
+        """Run the numbered commit protocol over every task (see `commit.py`)."""
+        assert self.producer is not None and self.collector is not None
+        if not self.tasks:
+            return
+        if not any(e.task.commit_needed for e in self.tasks.values()) and not (
+            self.producer.in_transaction
+        ):
+            return
+        started = time.monotonic()
+        commit_tasks(self, list(self.tasks.values()))
+        self.metrics.record_commit(time.monotonic() - started)
+        self._update_lag()
+        self._maybe_purge_repartition_topics()
+
+    def _maybe_purge_repartition_topics(self) -> None:
+        """Delete consumed records of repartition topics up to the committed offsets, every
+        `repartition.purge.interval.ms` (as Kafka Streams does: they have infinite retention)."""
+        now = time.monotonic()
+        if now - self._last_purge < self.config.get_int("repartition.purge.interval.ms") / 1000:
+            return
+        self._last_purge = now
+        internal = self.setup.plan.internal
+        offsets = [
+            tp
+            for tp in self.committable_offsets()
+            if tp.topic in internal and internal[tp.topic].kind == "repartition" and tp.offset > 0
+        ]
+        if not offsets:
+            return
+        if self._admin is None:
+            from confluent_kafka.admin import AdminClient
+
+            self._admin = AdminClient(self._client_config("admin"))
+        try:
+            futures = self._admin.delete_records(offsets, request_timeout=10)
+        except Exception as exc:  # purging is housekeeping: never fail processing for it
+            log.warning("%s: purging repartition topics failed: %s", self.name, exc)
+            return
+        for fut in futures.values():
+            fut.add_done_callback(self._purge_done)
+
+    def _purge_done(self, fut: Any) -> None:
+        if fut.exception() is not None:
+            log.warning("%s: purging a repartition topic failed: %s", self.name, fut.exception())
+
+    def _update_lag(self) -> None:
+        """Lag per input partition: the high watermark seen by the last fetch - position."""
+        lag: dict[tuple[str, int], int] = {}
+        for tp in self.committable_offsets():
+            try:
+                _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            except Exception:  # no fetch yet for this partition
+                continue
+            if high >= 0:
+                lag[(tp.topic, tp.partition)] = max(0, high - tp.offset)
+        self.metrics.lag = lag
+
+    def committable_offsets(self) -> list[Any]:
+        """The consumer's position on every partition a task owns (the next offset to read)."""
+        from confluent_kafka import TopicPartition
+
+        tps = [TopicPartition(t, p) for e in self.tasks.values() for t, p in e.partitions]
+        if not tps:
+            return []
+        return [tp for tp in self.consumer.position(tps) if tp.offset >= 0]
+
+    def write_checkpoint(self, entry: _TaskEntry) -> None:
+        if entry.task_dir is None or not entry.persistent:
+            return
+        assert self.collector is not None
+        for tp in entry.changelog_next:
+            acked = self.collector.offsets.get(tp)
+            if acked is not None and acked + 1 > entry.changelog_next[tp]:
+                entry.changelog_next[tp] = acked + 1
+        OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
+
+    # -- rebalance ---------------------------------------------------------------------------------
+    def _tasks_for(self, partitions: list[Any]) -> dict[TaskId, list[tuple[str, int]]]:
+        plan = self.setup.plan
+        result: dict[TaskId, list[tuple[str, int]]] = {}
+        for tp in partitions:
+            sub = plan.subtopology_of(tp.topic)
+            result.setdefault(TaskId(sub, tp.partition), []).append((tp.topic, tp.partition))
+        return result
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        self._set_state(WorkerState.PARTITIONS_ASSIGNED)
+        wanted = self._tasks_for(partitions)
+        for tid in [t for t in self.tasks if t not in wanted]:
+            self._close_task(tid, clean=True)
+        started = time.monotonic()
+        for tid, tps in sorted(wanted.items()):
+            if tid in self.tasks:
+                self.tasks[tid].partitions = tps
+            else:
+                self.tasks[tid] = self._open_task(tid, tps)
+        self._rebuild_route()
+        log.info(
+            "%s assigned %d partition(s), %d task(s) %s (restored in %.2fs)",
+            self.name, len(partitions), len(self.tasks),
+            ",".join(str(t) for t in sorted(self.tasks)), time.monotonic() - started,
+        )  # fmt: skip
+        self._set_state(WorkerState.RUNNING)
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        if self._closing or not self.tasks:
+            return
+        self._set_state(WorkerState.PARTITIONS_ASSIGNED)
+        try:
+            self.commit()
+        except (TransactionAbortedError, ProducerFencedError) as exc:
+            self._recover(exc, reopen=False)
+
+    def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+        log.warning("%s lost its partitions (session timed out); closing tasks dirty", self.name)
+        self._close_all_dirty()
+        if self.producer is not None:
+            self.producer.abort()
+
+    def _rebuild_route(self) -> None:
+        route: dict[str, dict[int, Task]] = {}
+        multi: set[TaskId] = set()
+        for tid, entry in self.tasks.items():
+            for topic, part in entry.partitions:
+                route.setdefault(topic, {})[part] = entry.task
+            if len(entry.partitions) > 1:
+                multi.add(tid)
+        self._route = route
+        self._multi = multi
+
+    # -- tasks -------------------------------------------------------------------------------------
+    def _open_task(self, tid: TaskId, partitions: list[tuple[str, int]]) -> _TaskEntry:
+        setup = self.setup
+        assert self.collector is not None
+        sd = setup.state_directory
+        task_dir: Path | None = None
+        checkpoint: dict[tuple[str, int], int] = {}
+        if sd is not None:
+            sd.lock(tid, timeout_s=30.0)
+            task_dir = sd.task_dir(tid)
+            try:
+                checkpoint = sd.checkpoint(tid).read()
+            except CheckpointError as exc:
+                log.warning("%s: %s", self.name, exc)
+                sd.wipe(tid)
+            if self.eos and not checkpoint:
+                sd.wipe(tid)  # no clean close last time: local state may hold aborted data
+        global_stores = self.global_updater.stores if self.global_updater is not None else {}
+        task = Task(
+            tid,
+            setup.topology,
+            self._subs[tid.subtopology],
+            self.collector,
+            self._app_config,
+            application_id=setup.application_id,
+            global_stores=global_stores,
+            thread_cache=self._thread_cache,
+            state_dir=task_dir,
+        )
+        task.initialize()
+        persistent = any(s.persistent for s in task.stores.values())
+        if self.eos and sd is not None:
+            sd.checkpoint(tid).delete()  # a crash from now on must restore from scratch
+        entry = _TaskEntry(task, task_dir, persistent, {}, partitions)
+        self._restore(entry, checkpoint)
+        return entry
+
+    def _restore(self, entry: _TaskEntry, checkpoint: dict[tuple[str, int], int]) -> None:
+        task = entry.task
+        changelogs = self.setup.plan.store_changelogs
+        for store_name, apply in task.restore_callbacks.items():
+            changelog = changelogs.get(store_name)
+            if changelog is None:
+                continue
+            tp = (changelog, task.task_id.partition)
+            store = task.stores[store_name]
+            start = checkpoint.get(tp) if store.persistent else None
+            restored, next_offset = restore_changelog(
+                self._restore_consumer, changelog, tp[1], start, apply,
+                self.metrics.restore_progress_sink,
+            )  # fmt: skip
+            entry.changelog_next[tp] = next_offset
+            self.metrics.records_restored += restored
+            if restored:
+                log.info(
+                    "%s restored %d record(s) of %s into store %s of task %s",
+                    self.name, restored, f"{changelog}-{tp[1]}", store_name, task.task_id,
+                )  # fmt: skip
+        if entry.persistent and entry.task_dir is not None and not self.eos:
+            OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
+
+    def _close_task(self, tid: TaskId, clean: bool) -> None:
+        entry = self.tasks.pop(tid)
+        try:
+            if clean:
+                self.write_checkpoint(entry)
+            entry.task.close()
+        except Exception as exc:
+            log.warning("%s: error closing task %s: %s", self.name, tid, exc)
+        sd = self.setup.state_directory
+        if sd is not None:
+            if not clean and self.eos:
+                sd.wipe(tid)
+            sd.unlock(tid)
+
+    def _close_all_dirty(self) -> None:
+        for tid in list(self.tasks):
+            self._close_task(tid, clean=False)
+        self._route = {}
+        self._multi = set()
+
+    def _recover(self, exc: BaseException, reopen: bool = True) -> None:
+        """EOS failure: abort (or re-create the producer), drop task state, rewind, re-restore."""
+        from confluent_kafka import TopicPartition
+
+        assert self.producer is not None and self.collector is not None
+        log.warning("%s: transaction failed (%s); aborting and rewinding", self.name, exc)
+        partitions = {tid: e.partitions for tid, e in self.tasks.items()}
+        self._close_all_dirty()
+        if isinstance(exc, ProducerFencedError):
+            self.producer.reinitialize()
+        else:
+            self.producer.abort()
+        self.collector.clear_error()
+        if not reopen or not partitions:
+            return
+        tps = [TopicPartition(t, p) for ps in partitions.values() for t, p in ps]
+        committed = self.consumer.committed(tps, timeout=30)
+        for tid, ps in sorted(partitions.items()):
+            self.tasks[tid] = self._open_task(tid, ps)
+        self._rebuild_route()
+        for tp in committed:
+            if tp.offset < 0:
+                from confluent_kafka import OFFSET_BEGINNING
+
+                tp.offset = OFFSET_BEGINNING
+            self.consumer.seek(tp)
+
+    def _shutdown(self, clean: bool) -> None:
+        self._closing = True
+        if clean and self.tasks:
+            self.commit()
+            for tid in list(self.tasks):
+                self._close_task(tid, clean=True)
+        else:
+            self._close_all_dirty()
+        if self.global_updater is not None:
+            if clean:
+                self.global_updater.checkpoint()
+            self.global_updater.close()
+        if self.consumer is not None:
+            self.consumer.close()
+            self.consumer = None
+        if self._restore_consumer is not None:
+            self._restore_consumer.close()
+            self._restore_consumer = None
+        if self.producer is not None:
+            self.producer.close()
