@@ -169,19 +169,29 @@ def describe_dot(topology: Topology) -> str:
     return "\n".join(lines) + "\n"
 
 
+class DescribeError(Exception):
+    """The target could not be loaded or did not return a Topology."""
+
+
 def load_topology(spec: str) -> Topology:
     """Import `module:function` and call it; a StreamsBuilder result is built."""
     from kstreamy.topology import Topology
 
     module_name, _, func_name = spec.partition(":")
     if not module_name or not func_name:
-        raise SystemExit(f"expected MODULE:FUNCTION, got {spec!r}")
-    func: Any = getattr(importlib.import_module(module_name), func_name)
+        raise DescribeError(f"expected MODULE:FUNCTION, got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise DescribeError(f"cannot import module {module_name!r}: {exc}") from exc
+    func: Any = getattr(module, func_name, None)
+    if not callable(func):
+        raise DescribeError(f"module {module_name!r} has no function {func_name!r}")
     result = func()
     if hasattr(result, "build") and not isinstance(result, Topology):
         result = result.build()
     if not isinstance(result, Topology):
-        raise SystemExit(f"{spec} returned {type(result).__name__}, not a Topology")
+        raise DescribeError(f"{spec} returned {type(result).__name__}, not a Topology")
     return result
 
 
@@ -193,7 +203,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if "." not in sys.path:
         sys.path.insert(0, ".")
-    topology = load_topology(args.target)
+    try:
+        topology = load_topology(args.target)
+    except DescribeError as exc:
+        print(f"kstreamy describe: {exc}", file=sys.stderr)
+        return 2
     render = {"text": describe_text, "mermaid": describe_mermaid, "dot": describe_dot}
     sys.stdout.write(render[args.format](topology))
     return 0
