@@ -42,7 +42,7 @@ RestoreCallback = Callable[[list[tuple[bytes, bytes | None]]], None]
 
 
 class StoreContext(Protocol):
-    """What a task offers the stores it owns (implemented by the task, in the driver and on Kafka)."""
+    """What a task offers the stores it owns (implemented by the task, in both drivers)."""
 
     @property
     def application_id(self) -> str: ...
@@ -109,7 +109,7 @@ class ReadOnlyKeyValueStore(Protocol[K, V_co]):
     def get(self, key: K) -> V_co | None: ...
 
     def range(self, from_key: K | None, to_key: K | None) -> Iterator[tuple[K, V_co]]:
-        """Entries with from_key <= key <= to_key (by serialized bytes), in key order; None: open."""
+        """Entries with from_key <= key <= to_key (by serialized bytes), in key order; None: open"""
 
     def all(self) -> Iterator[tuple[K, V_co]]: ...
 
