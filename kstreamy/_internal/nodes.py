@@ -148,6 +148,7 @@ class SinkProcessor(Processor[Any, Any, Any, Any]):
         self._ks = key_serde.serialize
         self._vs = value_serde.serialize
         self._send = task.collector.send
+        self._partitioner = node.partitioner
 
     def process(self, record: Record[Any, Any]) -> None:
         topic = self._static_topic
@@ -160,11 +161,13 @@ class SinkProcessor(Processor[Any, Any, Any, Any]):
         except Exception as exc:
             self._task.handle_production_error(self._node.name, topic, record, exc)
             return
-        partition = None
-        if self._node.partitioner is not None:
+        partitioner = self._partitioner
+        if partitioner is None:
+            self._send(topic, key, value, record.timestamp, record.headers, None)
+        else:
             count = self._task.collector.partitions_for(topic) or 1
-            partition = self._node.partitioner(topic, key, value, count)
-        self._send(topic, key, value, record.timestamp, record.headers, partition)
+            partition = partitioner(topic, key, value, count)
+            self._send(topic, key, value, record.timestamp, record.headers, partition)
 
 
 def topology_topic(task: Task, topic: str) -> str:

@@ -23,6 +23,13 @@ I/O of its own. API for a runtime:
     task.restore_callbacks       # name -> RestoreCallback registered by each store
     task.close()                 # close processors, then stores
 
+Exception handlers are resolved at `initialize()` from the config:
+`deserialization.exception.handler` (else `default.deserialization.exception.handler`),
+`processing.exception.handler`, `production.exception.handler` (else
+`default.production.exception.handler`), with the dead-letter topic
+`errors.dead.letter.queue.topic.name`; they are called through `errors.invoke_handler`, and
+`ErrorHandlerContext.source_raw_key/value` are the bytes of the input record being processed
+(None for records forwarded from a cache on commit, and in punctuations).
 Output records (sinks, repartition topics, changelogs, dead letters) go to `collector.send(...)`
 already serialized; internal topics carry their real name `<application.id>-<name>`.
 A global task (`is_global=True`) runs the global sub-topology: its stores skip logging.
@@ -40,7 +47,7 @@ from typing import Any
 
 from kstreamy._internal.nodes import NodeContext, PunctuationSchedule, SinkProcessor, SourceBinding
 from kstreamy._internal.serde_fallback import PASSTHROUGH, PYTHON_OBJECTS, PythonObjectSerde
-from kstreamy.errors import DeserializationError, ProcessingError, StreamsError
+from kstreamy.errors import DeserializationError, ProcessingError, StreamsError, invoke_handler
 from kstreamy.processor import (
     Headers,
     Processor,
@@ -206,23 +213,35 @@ class Task:
         store: StateStore = builder.build()
         return store
 
-    def initialize(self) -> None:
-        """Build and open the stores, then create and init every processor (parents first)."""
+    def _resolve_handlers(self) -> None:
+        """The three exception handlers from the config, with the dead-letter topic
+        (`errors.dead.letter.queue.topic.name`); the deserialization handler under Kafka 4's
+        `deserialization.exception.handler`, else the older `default.` name (likewise for
+        production)."""
         from kstreamy.errors import resolve_handler
 
-        dlq = self.config.get("errors.dead.letter.queue.topic.name")
-        self._processing_handler = resolve_handler(
-            self.config.get("processing.exception.handler"), "processing",
-            dead_letter_queue_topic=dlq,
-        )  # fmt: skip
-        self._production_handler = resolve_handler(
-            self.config.get("production.exception.handler"), "production",
-            dead_letter_queue_topic=dlq,
-        )  # fmt: skip
+        cfg = self.config
+
+        def setting(name: str, legacy: str | None = None) -> Any:
+            value = cfg.get(name)
+            return cfg.get(legacy) if value is None and legacy is not None else value
+
         self._deserialization_handler = resolve_handler(
-            self.config.get("default.deserialization.exception.handler"), "deserialization",
-            dead_letter_queue_topic=dlq,
+            setting("deserialization.exception.handler",
+                    "default.deserialization.exception.handler"),
+            "deserialization", config=cfg,
         )  # fmt: skip
+        self._processing_handler = resolve_handler(
+            setting("processing.exception.handler"), "processing", config=cfg
+        )
+        self._production_handler = resolve_handler(
+            setting("production.exception.handler", "default.production.exception.handler"),
+            "production", config=cfg,
+        )  # fmt: skip
+
+    def initialize(self) -> None:
+        """Build and open the stores, then create and init every processor (parents first)."""
+        self._resolve_handlers()
         topo = self.topology
         for store_name in self.subtopology.stores:
             store = self._build_store(store_name)
@@ -316,12 +335,14 @@ class Task:
                 "Skipping record with negative timestamp %d from %s-%d offset %d",
                 timestamp, topic, partition, offset,
             )  # fmt: skip
+            self.raw_key = self.raw_value = None
             return
         if timestamp > self.stream_time:
             self.stream_time = timestamp
         self.commit_needed = True
         src.ctx.forward(Record(key, value, timestamp, headers))
-        self.current_topic = None
+        # records forwarded later (cache flushes on commit) have no source bytes, as in Kafka
+        self.current_topic = self.raw_key = self.raw_value = None
 
     def _handle_deserialization_error(
         self,
@@ -343,9 +364,9 @@ class Task:
             )
         error.__cause__ = exc
         ctx = self._error_context(src.name, topic, partition, offset, headers, timestamp)
-        response = self._deserialization_handler.handle(ctx, raw_key, raw_value, error)
+        response = invoke_handler(self._deserialization_handler, ctx, raw_key, raw_value, error)
         self._apply_response(response, error)
-        self.current_topic = None
+        self.current_topic = self.raw_key = self.raw_value = None
 
     def handle_processing_error(self, node: str, record: Record[Any, Any], exc: Exception) -> None:
         """Wrap `exc` (raised in `node`) with its location and let processing.exception.handler
@@ -356,7 +377,7 @@ class Task:
         if topic is None:
             partition = offset = -1
         ctx = self._error_context(node, topic, partition, offset, record.headers, record.timestamp)
-        self._apply_response(self._processing_handler.handle(ctx, record, error), error)
+        self._apply_response(invoke_handler(self._processing_handler, ctx, record, error), error)
 
     def handle_production_error(
         self, node: str, topic: str, record: Record[Any, Any], exc: Exception
@@ -373,7 +394,9 @@ class Task:
             node, self.current_topic, self.current_partition, self.current_offset,
             record.headers, record.timestamp,
         )  # fmt: skip
-        response = self._production_handler.handle(ctx, topic, record.key, record.value, error)
+        response = invoke_handler(
+            self._production_handler, ctx, topic, record.key, record.value, error
+        )
         self._apply_response(response, error)
 
     def _error_context(

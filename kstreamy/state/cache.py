@@ -85,16 +85,19 @@ class ThreadCache:
         """A dirty write: deduplicated by key, flushed later in last-dirtied order."""
         lru = cache.lru
         old = lru.pop(key, None)
-        size = len(key) + ENTRY_OVERHEAD + (0 if value is None else len(value))
+        size = (
+            len(key) + ENTRY_OVERHEAD if value is None else len(key) + len(value) + ENTRY_OVERHEAD
+        )
         lru[key] = (value, rc, size)
-        delta = size if old is None else size - old[2]
-        cache.size += delta
-        self.size += delta
+        if old is not None:
+            size -= old[2]
+        cache.size += size
+        total = self.size + size
+        self.size = total
         dirty = cache.dirty
-        if key in dirty:
-            del dirty[key]
+        dirty.pop(key, None)  # re-inserted: last-dirtied order
         dirty[key] = None
-        if self.size > self.max_bytes:
+        if total > self.max_bytes:
             self._maybe_evict(cache)
 
     def put_clean(self, cache: NamedCache, key: bytes, value: bytes) -> None:
@@ -119,15 +122,19 @@ class ThreadCache:
             self.evictions += 1
             if key in cache.dirty:
                 del cache.dirty[key]
-                self._flush(cache, (key, entry[0], entry[1]))
+                self.flush_named(cache, (key, entry[0], entry[1]))
 
     def flush(self, name: str) -> None:
         """Send every dirty entry of namespace `name` to its listener (on commit)."""
         cache = self._caches.get(name)
         if cache is not None and cache.dirty:
-            self._flush(cache, None)
+            self.flush_named(cache, None)
 
-    def _flush(self, cache: NamedCache, evicted: DirtyEntry | None) -> None:
+    def flush_named(self, cache: NamedCache, evicted: DirtyEntry | None = None) -> None:
+        """Send the dirty entries of `cache` (after `evicted`, if given) to its listener.
+
+        The caching store calls it directly on commit when the namespace has dirty entries.
+        """
         self.flushes += 1
         entries: list[DirtyEntry] = []
         if evicted is not None:

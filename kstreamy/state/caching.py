@@ -15,8 +15,13 @@ from typing import Any
 from kstreamy.state.api import RecordContext, StateStore, StoreContext
 from kstreamy.state.base import BytesItems, BytesStore, fallback_record_context, prefix_successor
 from kstreamy.state.cache import DirtyEntry, NamedCache, ThreadCache
+from kstreamy.state.logging_layer import flush_target
 
 BytesFlushListener = Callable[[bytes, bytes | None, bytes | None, RecordContext], None]
+
+
+def _not_initialized(*args: Any) -> Any:
+    raise ValueError("caching store used before init")
 
 
 class CachingKeyValueStore:
@@ -30,6 +35,10 @@ class CachingKeyValueStore:
         self._namespace = ""
         self._listener: BytesFlushListener | None = None
         self._send_old_values = False
+        # bound at init: the hot operations without attribute chains
+        self._cache_put: Callable[..., None] = _not_initialized
+        self._record_context: Callable[[], RecordContext | None] = _not_initialized
+        self._flush_below: Callable[[], None] | None = None
 
     @property
     def name(self) -> str:
@@ -56,7 +65,10 @@ class CachingKeyValueStore:
         self._cache = cache
         self._namespace = f"{context.task_id}-{self.name}"
         self._named = cache.namespace(self._namespace, self._apply_flushed)
+        self._cache_put = cache.put
+        self._record_context = context.record_context
         self.inner.init(context, root)
+        self._flush_below = flush_target(self.inner)
 
     def set_flush_listener(self, listener: BytesFlushListener, send_old_values: bool) -> bool:
         self._listener = listener
@@ -65,24 +77,32 @@ class CachingKeyValueStore:
 
     # --- flush path -------------------------------------------------------------------------
     def _apply_flushed(self, entries: list[DirtyEntry]) -> None:
-        inner = self.inner
+        put = self.inner.put_with_context
         listener = self._listener
         if listener is None:
             for key, value, rc in entries:
-                inner.put_with_context(key, value, rc)
+                put(key, value, rc)
             return
+        get = self.inner.get
         send_old = self._send_old_values
         for key, value, rc in entries:
-            old = inner.get(key) if (value is None or send_old) else None
-            if value is None and old is None:
-                continue  # deleting a key that never reached the store: nothing to emit
-            inner.put_with_context(key, value, rc)
+            if value is None:
+                old = get(key)
+                if old is None:
+                    continue  # deleting a key that never reached the store: nothing to emit
+            else:
+                old = get(key) if send_old else None
+            put(key, value, rc)
             listener(key, value, old if send_old else None, rc or fallback_record_context())
 
     def flush(self) -> None:
-        assert self._cache is not None
-        self._cache.flush(self._namespace)
-        self.inner.flush()
+        named = self._named
+        assert named is not None and self._cache is not None
+        if named.dirty:
+            self._cache.flush_named(named, None)
+        flush_below = self._flush_below
+        if flush_below is not None:
+            flush_below()
 
     def flush_cache(self) -> None:
         """Emit the cache's dirty entries without committing the layers below."""
@@ -96,24 +116,23 @@ class CachingKeyValueStore:
 
     # --- key-value operations -----------------------------------------------------------------
     def get(self, key: bytes) -> bytes | None:
-        named = self._named
-        assert named is not None and self._cache is not None
-        entry = named.lru.get(key)
+        named: Any = self._named
+        lru = named.lru
+        entry = lru.get(key)
         if entry is not None:
-            named.lru.move_to_end(key)
-            return entry[0]
+            lru.move_to_end(key)
+            return entry[0]  # type: ignore[no-any-return]
         value: bytes | None = self.inner.get(key)
         if value is not None:
+            assert self._cache is not None
             self._cache.put_clean(named, key, value)
         return value
 
     def put(self, key: bytes, value: bytes | None) -> None:
-        assert self._cache is not None and self._named is not None and self._context is not None
-        self._cache.put(self._named, key, value, self._context.record_context())
+        self._cache_put(self._named, key, value, self._record_context())
 
     def put_with_context(self, key: bytes, value: bytes | None, rc: RecordContext | None) -> None:
-        assert self._cache is not None and self._named is not None
-        self._cache.put(self._named, key, value, rc)
+        self._cache_put(self._named, key, value, rc)
 
     def put_if_absent(self, key: bytes, value: bytes) -> bytes | None:
         old = self.get(key)

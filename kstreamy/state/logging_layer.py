@@ -8,7 +8,7 @@ context of the record being processed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kstreamy.state.api import RecordContext, StateStore, StoreContext
@@ -17,12 +17,25 @@ from kstreamy.state.base import BytesItems, BytesStore, fallback_record_context
 DEFAULT_CHANGELOG_CONFIG: dict[str, str] = {"cleanup.policy": "compact"}
 
 
+def flush_target(layer: Any) -> Callable[[], None] | None:
+    """What flushing `layer` really calls: the change-logging layer only delegates, and the
+    base bytes store's flush does nothing (None: skip the call on every commit)."""
+    while isinstance(layer, ChangeLoggingKeyValueStore):
+        layer = layer.inner
+    flush = getattr(type(layer), "flush", None)
+    if flush is BytesStore.flush:
+        return None
+    bound: Callable[[], None] = layer.flush
+    return bound
+
+
 class ChangeLoggingKeyValueStore:
     """Delegates to `inner` and logs each put/delete to the changelog."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self._context: StoreContext | None = None
+        self._store_name: str = inner.name
 
     @property
     def name(self) -> str:
@@ -38,6 +51,7 @@ class ChangeLoggingKeyValueStore:
 
     def init(self, context: StoreContext, root: StateStore) -> None:
         self._context = context
+        self._store_name = self.inner.name
         self.inner.init(context, root)
 
     def flush(self) -> None:
@@ -51,7 +65,7 @@ class ChangeLoggingKeyValueStore:
         assert context is not None, "store not initialized"
         if rc is None:
             rc = context.record_context() or fallback_record_context()
-        context.log_change(self.inner.name, key, value, rc.timestamp, rc.headers)
+        context.log_change(self._store_name, key, value, rc.timestamp, rc.headers)
 
     def get(self, key: bytes) -> bytes | None:
         value: bytes | None = self.inner.get(key)
@@ -63,7 +77,12 @@ class ChangeLoggingKeyValueStore:
 
     def put_with_context(self, key: bytes, value: bytes | None, rc: RecordContext | None) -> None:
         self.inner.put(key, value)
-        self._log(key, value, rc)
+        if rc is None:
+            self._log(key, value, None)
+        else:  # the cache's flush path: log directly
+            self._context.log_change(  # type: ignore[union-attr]
+                self._store_name, key, value, rc.timestamp, rc.headers
+            )
 
     def put_if_absent(self, key: bytes, value: bytes) -> bytes | None:
         old: bytes | None = self.inner.put_if_absent(key, value)

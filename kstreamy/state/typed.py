@@ -13,8 +13,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from kstreamy.errors import InvalidStateStoreError
-from kstreamy.serdes import Serde
-from kstreamy.state.api import FlushListener, RecordContext, StateStore, StoreContext
+from kstreamy.serdes import Bytes, Integer, Long, Serde, String
+from kstreamy.state.api import (
+    FlushListener,
+    RecordContext,
+    StateStore,
+    StoreContext,
+    ValueAndTimestamp,
+)
 from kstreamy.state.base import BytesItems, BytesStore, closed_error, prefix_successor
 from kstreamy.state.caching import CachingKeyValueStore
 from kstreamy.state.logging_layer import ChangeLoggingKeyValueStore
@@ -40,18 +46,56 @@ class _NotOpen:
 
 
 class StoreMetrics:
-    """Counts and summed latencies (ns) of the typed operations of one store."""
+    """Counts of the typed operations of one store, and their latency (ns).
 
-    __slots__ = ("get_count", "get_ns", "put_count", "put_ns")
+    Every operation is counted; only one in `SAMPLE_EVERY` is timed (a `perf_counter` pair per
+    call would cost more than the operation itself), so `get_ns`/`put_ns` are estimated totals:
+    the sampled time scaled by count / samples.
+    """
+
+    __slots__ = ("get_count", "get_sampled", "get_sampled_ns", "put_count", "put_sampled",
+                 "put_sampled_ns")  # fmt: skip
+
+    SAMPLE_EVERY = 64
 
     def __init__(self) -> None:
         self.get_count = 0
-        self.get_ns = 0
+        self.get_sampled = 0
+        self.get_sampled_ns = 0
         self.put_count = 0
-        self.put_ns = 0
+        self.put_sampled = 0
+        self.put_sampled_ns = 0
+
+    @property
+    def get_ns(self) -> int:
+        """Estimated total nanoseconds spent in `get`."""
+        if not self.get_sampled:
+            return 0
+        return self.get_sampled_ns * self.get_count // self.get_sampled
+
+    @property
+    def put_ns(self) -> int:
+        """Estimated total nanoseconds spent in `put`/`put_if_absent`/`delete`."""
+        if not self.put_sampled:
+            return 0
+        return self.put_sampled_ns * self.put_count // self.put_sampled
 
     def as_dict(self) -> dict[str, int]:
-        return {s: getattr(self, s) for s in self.__slots__}
+        return {
+            "get_count": self.get_count,
+            "get_ns": self.get_ns,
+            "put_count": self.put_count,
+            "put_ns": self.put_ns,
+        }
+
+
+_SAMPLE_MASK = StoreMetrics.SAMPLE_EVERY - 1
+# Exact classes whose objects cannot change: a key of one of them serialized by `get` can be
+# reused by the `put` that follows with the same object (no second serialization).
+_IMMUTABLE = frozenset({str, int, bytes, float, bool})
+# Serdes whose round trip gives back an equal object of the same exact class: the flush
+# listener may reuse the object last put instead of deserializing its bytes again.
+_ROUND_TRIP: dict[type, type] = {String: str, Long: int, Integer: int, Bytes: bytes}
 
 
 class MeteredKeyValueStore(Generic[K, V]):
@@ -93,6 +137,32 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._topic = name
         self._flush_listener: tuple[FlushListener, bool] | None = None
         self._context: StoreContext | None = None
+        self._bind_closed()
+        # memo of the last get's key (its bytes serve the put that usually follows) and of the
+        # last put (its objects serve the flush listener); reused only for the same objects
+        self._get_key: Any = None
+        self._get_kb: bytes = b""
+        self._put_key: Any = None
+        self._put_kb: bytes = b""
+        self._put_value: Any = None
+        self._put_vb: bytes | None = None
+        self._key_round_trip: type | None = None
+        self._value_round_trip: type | None = None
+
+    def _bind_closed(self) -> None:
+        """Before `init` and after `close`: the bound inner operations raise."""
+        name = self._name
+
+        def not_open(*args: Any) -> Any:
+            raise closed_error(name)
+
+        self._inner_get: Any = not_open
+        self._inner_put: Any = not_open
+
+    def _bind_open(self) -> None:
+        """Bind the inner layer's hot operations once (no attribute chain per call)."""
+        self._inner_get = self.inner.get
+        self._inner_put = self.inner.put
 
     # --- lifecycle ----------------------------------------------------------------------------
     @property
@@ -153,13 +223,17 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._kde = self.key_serde.deserialize
         self._vser = self.value_serde.serialize
         self._vde = self.value_serde.deserialize
+        self._key_round_trip = _ROUND_TRIP.get(type(self.key_serde))
+        self._value_round_trip = _ROUND_TRIP.get(type(value_serde))
         self.inner = self._assemble(context)
         self.inner.init(context, root)
+        self._bind_open()
         if self._flush_listener is not None:
             self.set_flush_listener(*self._flush_listener)
 
     def flush(self) -> None:
-        if self.inner.is_open:
+        store = self.bytes_store
+        if store is not None and store._is_open and self.inner.__class__ is not _NotOpen:
             self.inner.flush()
 
     def close(self) -> None:
@@ -168,6 +242,8 @@ class MeteredKeyValueStore(Generic[K, V]):
         inner = self.inner
         if inner.is_open:
             self.inner = _NotOpen(self._name)
+            self._bind_closed()
+            self._get_key = self._put_key = self._put_value = None
             inner.close()
 
     def set_flush_listener(self, listener: FlushListener, send_old_values: bool) -> bool:
@@ -182,16 +258,36 @@ class MeteredKeyValueStore(Generic[K, V]):
         if not isinstance(self.inner, CachingKeyValueStore):
             return False
         kde, vde, topic = self._kde, self._vde, self._topic
+        key_type, value_type = self._key_round_trip, self._value_round_trip
+        timestamped = self.timestamped
 
+        # The entry flushed is usually the one just put: reuse its objects when the bytes are
+        # the very ones put and the serde round-trips that exact class (no deserialization).
         def typed_listener(
             key: bytes, new: bytes | None, old: bytes | None, rc: RecordContext
         ) -> None:
-            listener(
-                kde(topic, key),
-                None if new is None else vde(topic, new),
-                None if old is None else vde(topic, old),
-                rc,
+            last_key = self._put_key
+            typed_key = (
+                last_key
+                if key is self._put_kb and last_key.__class__ is key_type
+                else kde(topic, key)
             )
+            typed_new: Any = None
+            if new is not None:
+                last = self._put_value
+                if new is not self._put_vb:
+                    typed_new = vde(topic, new)
+                elif timestamped:
+                    typed_new = (
+                        last
+                        if last.__class__ is ValueAndTimestamp
+                        and last[0].__class__ is value_type
+                        and last[1].__class__ is int
+                        else vde(topic, new)
+                    )
+                else:
+                    typed_new = last if last.__class__ is value_type else vde(topic, new)
+            listener(typed_key, typed_new, None if old is None else vde(topic, old), rc)
 
         return self.inner.set_flush_listener(typed_listener, send_old_values)
 
@@ -205,32 +301,87 @@ class MeteredKeyValueStore(Generic[K, V]):
         return bytes(data)
 
     def get(self, key: K) -> V | None:
-        start = _now_ns()
-        kb = None if key is None else self._kser(self._topic, key)
-        if kb.__class__ is not bytes:
-            kb = self._key(key)  # None keys, odd serde results: the checked path
-        raw = self.inner.get(kb)
-        value: V | None = None if raw is None else self._vde(self._topic, raw)
         metrics = self.metrics
-        metrics.get_count += 1
-        metrics.get_ns += _now_ns() - start
-        return value
-
-    def put(self, key: K, value: V | None) -> None:
-        start = _now_ns()
+        count = metrics.get_count
+        metrics.get_count = count + 1
+        if not count & _SAMPLE_MASK:
+            start = _now_ns()
+            value = self._get(key)
+            metrics.get_sampled += 1
+            metrics.get_sampled_ns += _now_ns() - start
+            return value
+        # the unsampled path inlines `_get` (one call less per read)
         kb = None if key is None else self._kser(self._topic, key)
         if kb.__class__ is not bytes:
             kb = self._key(key)
-        self.inner.put(kb, None if value is None else self._vser(self._topic, value))
+        self._get_key = key
+        self._get_kb = kb
+        raw = self._inner_get(kb)
+        result: V | None = None if raw is None else self._vde(self._topic, raw)
+        return result
+
+    def _get(self, key: K) -> V | None:
+        kb = None if key is None else self._kser(self._topic, key)
+        if kb.__class__ is not bytes:
+            kb = self._key(key)  # None keys, odd serde results: the checked path
+        self._get_key = key
+        self._get_kb = kb
+        raw = self._inner_get(kb)
+        value: V | None = None if raw is None else self._vde(self._topic, raw)
+        return value
+
+    def put(self, key: K, value: V | None) -> None:
         metrics = self.metrics
-        metrics.put_count += 1
-        metrics.put_ns += _now_ns() - start
+        count = metrics.put_count
+        metrics.put_count = count + 1
+        if not count & _SAMPLE_MASK:
+            start = _now_ns()
+            self._put(key, value)
+            metrics.put_sampled += 1
+            metrics.put_sampled_ns += _now_ns() - start
+            return
+        # the unsampled path inlines `_put` (one call less per write)
+        kb: Any
+        if key is self._get_key and key.__class__ in _IMMUTABLE:
+            kb = self._get_kb
+        else:
+            kb = None if key is None else self._kser(self._topic, key)
+            if kb.__class__ is not bytes:
+                kb = self._key(key)
+        vb = None if value is None else self._vser(self._topic, value)
+        self._inner_put(kb, vb)
+        self._put_key = key
+        self._put_kb = kb
+        self._put_value = value
+        self._put_vb = vb
+
+    def _put(self, key: K, value: V | None) -> None:
+        kb: Any
+        if key is self._get_key and key.__class__ in _IMMUTABLE:
+            kb = self._get_kb  # the get before this put serialized this very object
+        else:
+            kb = None if key is None else self._kser(self._topic, key)
+            if kb.__class__ is not bytes:
+                kb = self._key(key)
+        vb = None if value is None else self._vser(self._topic, value)
+        self._inner_put(kb, vb)
+        self._put_key = key
+        self._put_kb = kb
+        self._put_value = value
+        self._put_vb = vb
+
+    def _timed_write(self, start: int) -> None:
+        metrics = self.metrics
+        count = metrics.put_count
+        metrics.put_count = count + 1
+        if not count & _SAMPLE_MASK:
+            metrics.put_sampled += 1
+            metrics.put_sampled_ns += _now_ns() - start
 
     def put_if_absent(self, key: K, value: V) -> V | None:
         start = _now_ns()
         old = self.inner.put_if_absent(self._key(key), self._vser(self._topic, value))
-        self.metrics.put_count += 1
-        self.metrics.put_ns += _now_ns() - start
+        self._timed_write(start)
         return None if old is None else self._vde(self._topic, old)
 
     def put_all(self, entries: Iterable[tuple[K, V | None]]) -> None:
@@ -240,8 +391,7 @@ class MeteredKeyValueStore(Generic[K, V]):
     def delete(self, key: K) -> V | None:
         start = _now_ns()
         old = self.inner.delete(self._key(key))
-        self.metrics.put_count += 1
-        self.metrics.put_ns += _now_ns() - start
+        self._timed_write(start)
         return None if old is None else self._vde(self._topic, old)
 
     def _typed(self, items: BytesItems) -> Iterator[tuple[K, V]]:
