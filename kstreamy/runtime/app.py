@@ -37,6 +37,7 @@ from kstreamy.runtime.internal_topics import (
     plan_internal_topics,
 )
 from kstreamy.runtime.queries import KeyQueryMetadata
+from kstreamy.runtime.restoration import StateRestoreListener
 from kstreamy.runtime.worker import Worker, WorkerSetup, WorkerState
 from kstreamy.state.directory import StateDirectory, TaskLock
 from kstreamy.topology import Topology
@@ -124,6 +125,7 @@ class KafkaStreams:
         self._lock = threading.RLock()
         self._state_listener: Callable[[State, State], None] | None = None
         self._exception_handler: Callable[[BaseException], Any] | None = None
+        self._restore_listener: StateRestoreListener | None = None
         self._workers: list[Worker] = []
         self._threads: list[threading.Thread] = []
         self._processes: Any = None
@@ -143,6 +145,14 @@ class KafkaStreams:
         if self._state is not State.CREATED:
             raise StreamsError("set_state_listener must be called before start()")
         self._state_listener = listener
+
+    def set_global_state_restore_listener(self, listener: StateRestoreListener) -> None:
+        """Kafka's `setGlobalStateRestoreListener`: `listener.on_restore_start/on_batch_restored/
+        on_restore_end` for every store a worker thread restores (not with worker processes).
+        Progress is also in `metrics()[worker]["restoration"]`."""
+        if self._state is not State.CREATED:
+            raise StreamsError("set_global_state_restore_listener must be called before start()")
+        self._restore_listener = listener
 
     def set_uncaught_exception_handler(self, handler: Callable[[BaseException], Any]) -> None:
         """`handler(exc)` when a worker dies; may return a `StreamThreadExceptionResponse`
@@ -241,6 +251,7 @@ class KafkaStreams:
             {} if self._consumer_factory is None else {"consumer_factory": self._consumer_factory}
         )
         worker = Worker(self._setup(index), self._on_worker_state, **kwargs)
+        worker.restore_listener = self._restore_listener
         thread = threading.Thread(
             target=self._run_worker, args=(worker,), name=worker.name, daemon=True
         )

@@ -5,8 +5,9 @@
 2. flush the producer: every output, repartition and changelog record is acknowledged;
 3. commit the input offsets — at-least-once: `consumer.commit`; exactly_once_v2: send them to
    the open transaction with the consumer's group metadata and commit the transaction;
-4. write the store checkpoints — at-least-once only (under exactly-once they are written on a
-   clean close, so a crash always restores from the changelog).
+4. write the store checkpoints — at-least-once only, and only once the changelog offsets moved
+   by `CHECKPOINT_DELTA` records (under exactly-once they are written on a clean close only, so
+   a crash always restores from the changelog).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def commit_tasks(worker: Worker, entries: list[_TaskEntry]) -> None:
-    """Commit every task of `worker` (see the module docstring for the steps)."""
+def commit_tasks(worker: Worker, entries: list[_TaskEntry]) -> list[Any]:
+    """Commit every task of `worker` (see the module docstring for the steps); returns the
+    committed positions (TopicPartitions), which the worker reuses for lag and purging."""
     producer = worker.producer
     collector = worker.collector
     assert producer is not None and collector is not None
@@ -39,10 +41,11 @@ def commit_tasks(worker: Worker, entries: list[_TaskEntry]) -> None:
     # 4. checkpoints (at-least-once only)
     if not producer.eos:
         for entry in entries:
-            worker.write_checkpoint(entry)
+            worker.write_checkpoint(entry, force=False)
     for entry in entries:
         entry.task.commit_needed = False
         entry.task.commit_requested = False
+    return offsets
 
 
 _RETRY_LATER = {"_TRANSPORT", "_TIMED_OUT", "_WAIT_COORD", "COORDINATOR_NOT_AVAILABLE",

@@ -58,16 +58,11 @@ class StreamsProducer:
         self.transactional_id = transactional_id
         self._factory = factory
         self._timeout = timeout
-        self._in_transaction = False
+        self.eos = transactional_id is not None
+        """Transactional (exactly_once_v2)? A plain attribute: read on the per-record path."""
+        self.in_transaction = False
+        """A transaction is open (EOS only); a plain attribute, read on the per-record path."""
         self.producer: Any = None
-
-    @property
-    def eos(self) -> bool:
-        return self.transactional_id is not None
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._in_transaction
 
     def start(self) -> None:
         """Create the client; under EOS, fence older incarnations with `init_transactions`."""
@@ -77,24 +72,24 @@ class StreamsProducer:
 
     def maybe_begin(self) -> None:
         """Open a transaction before the first record of a commit interval (EOS only)."""
-        if self.eos and not self._in_transaction:
+        if self.eos and not self.in_transaction:
             self._call("begin_transaction")
-            self._in_transaction = True
+            self.in_transaction = True
 
     def commit_transaction(self, offsets: list[Any], group_metadata: Any) -> None:
         """Commit step 3 under EOS: offsets into the transaction, then commit it."""
-        if not self._in_transaction:
+        if not self.in_transaction:
             self.maybe_begin()
         if offsets:
             self._call("send_offsets_to_transaction", offsets, group_metadata, self._timeout)
         self._call("commit_transaction", self._timeout)
-        self._in_transaction = False
+        self.in_transaction = False
 
     def abort(self) -> None:
         """Abort the open transaction; on a fatal error recreate the producer instead."""
-        if not self.eos or not self._in_transaction:
+        if not self.eos or not self.in_transaction:
             return
-        self._in_transaction = False
+        self.in_transaction = False
         try:
             self.producer.abort_transaction(self._timeout)
         except Exception as exc:  # the producer is unusable: start a fresh incarnation
@@ -105,7 +100,7 @@ class StreamsProducer:
         """Throw the producer away and start a new one (after fencing or an ambiguous error)."""
         old = self.producer
         self.producer = None
-        self._in_transaction = False
+        self.in_transaction = False
         if old is not None:
             with contextlib.suppress(Exception):  # best effort on a client being discarded
                 old.flush(0)
@@ -121,7 +116,7 @@ class StreamsProducer:
     def close(self, timeout: float = 5.0) -> None:
         if self.producer is None:
             return
-        if self._in_transaction:
+        if self.in_transaction:
             self.abort()
         try:
             self.producer.flush(timeout)

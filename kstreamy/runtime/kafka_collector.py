@@ -1,10 +1,10 @@
 """The record collector of the Kafka runtime: tasks' output goes through one producer per worker.
 
-`send` is on the per-record path: one `produce` call, an occasional `poll(0)` to serve delivery
-reports, nothing else. Delivery reports record the last acknowledged offset per partition (the
-changelog offsets that checkpoints store) and the first failure, which the production exception
-handler turns into "skip" or "fail" (raised at the next send or flush, i.e. at the latest in
-commit step 2, so a failed record is never committed over).
+`send` is on the per-record path: one `produce` call (positional arguments), an occasional
+`poll(0)` to serve delivery reports, nothing else. Delivery reports record the last acknowledged
+offset per changelog partition (what checkpoints store) and the first failure, which the
+production exception handler turns into "skip" or "fail" (raised at the next send or flush, i.e.
+at the latest in commit step 2, so a failed record is never committed over).
 """
 
 from __future__ import annotations
@@ -49,9 +49,14 @@ class KafkaRecordCollector(RecordCollector):
         self._sends = 0
         self._error: BaseException | None = None
         self._partition_counts: dict[str, int] = {}
+        self._eos = producer.eos
         self.offsets: dict[tuple[str, int], int] = {}
-        """(topic, partition) -> offset of the last acknowledged record."""
+        """(topic, partition) -> offset of the last acknowledged record of a tracked topic."""
+        self.tracked_topics: frozenset[str] | None = None
+        """Topics whose acknowledged offsets go into `offsets` (the changelogs, for the
+        checkpoints); None tracks every topic. Others get a failure-only delivery callback."""
         self.records_sent = 0
+        """Records handed to the producer (updated every `_POLL_EVERY` sends and on flush)."""
         self.records_skipped = 0
 
     # -- per-record path ---------------------------------------------------------------------------
@@ -67,20 +72,25 @@ class KafkaRecordCollector(RecordCollector):
         if self._error is not None:
             self._raise_error()
         streams_producer = self._producer
-        if streams_producer.eos and not streams_producer.in_transaction:
+        if self._eos and not streams_producer.in_transaction:
             streams_producer.maybe_begin()
-        producer = streams_producer.producer
-        # positional arguments: no per-record kwargs dict (-1 = let the partitioner choose)
-        args: tuple[Any, ...] = (
-            topic,
-            value,
-            key,
-            -1 if partition is None else partition,
-            self._on_delivery,
-            timestamp if timestamp is not None and timestamp > 0 else 0,  # 0: now
+        tracked = self.tracked_topics
+        callback = (
+            self._on_delivery if tracked is None or topic in tracked else self._on_failure_only
         )
-        if headers:  # positional headers=None is rejected by confluent-kafka
-            args = (*args, list(headers))
+        # positional arguments: no per-record kwargs dict (-1 = let the partitioner choose,
+        # timestamp 0 = now); headers only when there are some (None is rejected)
+        if headers:
+            args: tuple[Any, ...] = (
+                topic, value, key, -1 if partition is None else partition, callback,
+                timestamp if timestamp is not None and timestamp > 0 else 0, list(headers),
+            )  # fmt: skip
+        else:
+            args = (
+                topic, value, key, -1 if partition is None else partition, callback,
+                timestamp if timestamp is not None and timestamp > 0 else 0,
+            )  # fmt: skip
+        producer = streams_producer.producer
         try:
             producer.produce(*args)
         except BufferError:  # local queue full: let deliveries drain, then retry
@@ -93,15 +103,20 @@ class KafkaRecordCollector(RecordCollector):
                     continue
         self._sends += 1
         if self._sends >= _POLL_EVERY:
+            self.records_sent += self._sends
             self._sends = 0
             producer.poll(0)
 
     def _on_delivery(self, err: Any, msg: Any) -> None:
         if err is None:
             self.offsets[(msg.topic(), msg.partition())] = msg.offset()
-            self.records_sent += 1
             return
         self._handle_failure(err, msg)
+
+    def _on_failure_only(self, err: Any, msg: Any) -> None:
+        """The delivery report of a record whose offset nobody needs (not a changelog)."""
+        if err is not None:
+            self._handle_failure(err, msg)
 
     def _handle_failure(self, err: Any, msg: Any) -> None:
         topic = msg.topic()
@@ -142,6 +157,8 @@ class KafkaRecordCollector(RecordCollector):
         While the broker is unreachable this waits: librdkafka retries each record until its
         `message.timeout.ms` and then reports it failed through the delivery callback.
         """
+        self.records_sent += self._sends
+        self._sends = 0
         deadline = time.monotonic() + self._flush_timeout
         remaining = self._producer.flush(1.0)
         while remaining and self._error is None and time.monotonic() < deadline:

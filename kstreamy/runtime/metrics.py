@@ -26,9 +26,6 @@ class WorkerMetrics:
         self.commit_latency_last_s = seconds
         self.commit_latency_total_s += seconds
 
-    def restore_progress_sink(self, progress: RestoreProgress) -> None:
-        self.restoration[(progress.topic, progress.partition)] = progress
-
     def snapshot(self) -> dict[str, object]:
         elapsed = max(time.monotonic() - self.started_at, 1e-9)
         return {
@@ -43,9 +40,11 @@ class WorkerMetrics:
             "lag": {f"{t}-{p}": v for (t, p), v in self.lag.items()},
             "restoration": {
                 f"{t}-{p}": {
+                    "store": r.store,
                     "start": r.start_offset,
                     "end": r.end_offset,
                     "restored": r.restored,
+                    "total": r.total,
                     "done": r.done,
                 }
                 for (t, p), r in self.restoration.items()

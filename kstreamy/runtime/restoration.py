@@ -1,11 +1,11 @@
 """Bring a task's stores up to date from their changelogs before the task processes records.
 
-A store starts from its checkpointed changelog offset (persistent stores whose checkpoint is
-trusted) or from the beginning (in-memory stores, missing checkpoint, or under exactly-once when
-the previous run did not close cleanly), and reads until the end offset taken when restoration
-starts. Restoration reads with its own consumer (assign only, never part of the group).
-
-Checkpoints (`kstreamy.state.checkpoint.OffsetCheckpoint`) hold the next offset to restore.
+The restore loop itself is `kstreamy.state.restore.restore_partition` (stops by position at the
+end offset read when it starts). This module adds what the runtime needs around it: retries
+while a fresh changelog has no leader, progress per store for `app.metrics()`, the log and an
+optional restore listener, and the "checkpoint out of range" signal the worker answers by wiping
+the task's state and restoring from the beginning (Kafka: a checkpoint past the changelog's end,
+or state from an older incarnation of the topic, is wiped and restored, not trusted).
 """
 
 from __future__ import annotations
@@ -13,28 +13,42 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kstreamy.errors import StreamsError
 from kstreamy.state.api import RestoreCallback
+from kstreamy.state.restore import restore_partition
 
 log = logging.getLogger(__name__)
-
-_BATCH = 1000
 
 
 @dataclass
 class RestoreProgress:
-    """One changelog partition being restored; readable from the app for observability."""
+    """One store's changelog partition being restored; readable from the app (`metrics()`)."""
 
     topic: str
     partition: int
+    store: str
     start_offset: int
     end_offset: int
     restored: int = 0
+    total: int = 0
     done: bool = False
+
+
+class StateRestoreListener(Protocol):
+    """Kafka's StateRestoreListener: called from the worker thread restoring the store."""
+
+    def on_restore_start(
+        self, topic: str, partition: int, store: str, start_offset: int, end_offset: int
+    ) -> None: ...
+
+    def on_batch_restored(
+        self, topic: str, partition: int, store: str, restored: int, total: int
+    ) -> None: ...
+
+    def on_restore_end(self, topic: str, partition: int, store: str, restored: int) -> None: ...
 
 
 def watermarks(consumer: Any, topic: str, partition: int, timeout: float) -> tuple[int, int]:
@@ -62,61 +76,58 @@ def watermarks(consumer: Any, topic: str, partition: int, timeout: float) -> tup
         time.sleep(0.2)
 
 
-def restore_changelog(
+def restore_store(
     consumer: Any,
+    store: str,
     topic: str,
     partition: int,
     start: int | None,
     apply: RestoreCallback,
-    progress_sink: Callable[[RestoreProgress], None] | None = None,
+    progress: dict[tuple[str, int], RestoreProgress],
+    listener: StateRestoreListener | None = None,
     timeout: float = 60.0,
 ) -> tuple[int, int]:
-    """Read `topic`/`partition` from `start` (None: the beginning) to the end offset as of now.
+    """Restore `store` from `topic`/`partition` starting at `start` (None: the beginning).
 
-    Returns (records applied, next offset), the offset to checkpoint. Stops by position, so a
-    changelog still being written to by a zombie never keeps it reading forever.
+    Returns (records applied, next offset to checkpoint). A checkpoint outside the changelog's
+    offsets raises `CheckpointOutOfRangeError` (the caller wipes the state and calls again with
+    `start=None`). Progress goes into `progress[(topic, partition)]` and to `listener`.
     """
-    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+    from confluent_kafka import KafkaException
 
+    # make sure the partition has a leader (a changelog created moments ago may not yet)
     low, high = watermarks(consumer, topic, partition, timeout)
-    begin = low if start is None else max(start, low)
-    progress = RestoreProgress(topic, partition, begin, high)
-    if progress_sink is not None:
-        progress_sink(progress)
-    if begin >= high:
-        progress.done = True
-        return 0, max(high, begin if start is not None else high)
-    first = begin if start is not None else OFFSET_BEGINNING
-    consumer.assign([TopicPartition(topic, partition, first)])
-    applied = 0
-    position = begin
+    first = low if start is None else start
+    entry = RestoreProgress(topic, partition, store, first, high, total=max(0, high - first))
+    progress[(topic, partition)] = entry
+    if listener is not None:
+        listener.on_restore_start(topic, partition, store, first, high)
+
+    def on_batch(restored: int, total: int) -> None:
+        entry.restored, entry.total = restored, total
+        if listener is not None:
+            listener.on_batch_restored(topic, partition, store, restored, total)
+
     deadline = time.monotonic() + timeout
-    try:
-        while position < high:
-            msgs = consumer.consume(num_messages=_BATCH, timeout=0.2)
-            batch: list[tuple[bytes, bytes | None]] = []
-            for msg in msgs:
-                if msg.error() is not None:
-                    continue
-                position = msg.offset() + 1
-                batch.append((msg.key(), msg.value()))
-            if batch:
-                apply(batch)
-                applied += len(batch)
-                progress.restored = applied
-                deadline = time.monotonic() + timeout
-            elif msgs == []:
-                # transaction markers have no message: ask the consumer where it stands
-                pos = consumer.position([TopicPartition(topic, partition)])[0].offset
-                if pos >= 0:
-                    position = max(position, pos)
-                if time.monotonic() > deadline:
-                    raise StreamsError(
-                        f"Restoring changelog {topic} partition {partition} made no progress for "
-                        f"{timeout:.0f}s at offset {position} (end offset {high}); is the broker "
-                        "reachable?"
-                    )
-    finally:
-        consumer.unassign()
-    progress.done = True
-    return applied, max(position, high)
+    while True:
+        try:
+            result = restore_partition(
+                consumer, topic, partition, start, apply, on_batch,
+                timeout_s=10.0, stall_timeout_s=timeout, store_name=store,
+            )  # fmt: skip
+            break
+        except KafkaException as exc:  # metadata not there yet: replaying again is idempotent
+            if time.monotonic() > deadline:
+                raise StreamsError(
+                    f"Restoring store '{store}' from changelog {topic} partition {partition} "
+                    f"failed: {exc}; is the broker reachable?"
+                ) from exc
+            log.info("restoring %s from %s-%d: %s; retrying", store, topic, partition, exc)
+            time.sleep(0.2)
+    entry.start_offset, entry.end_offset = result.start_offset, result.end_offset
+    entry.restored = result.restored_records
+    entry.total = max(entry.total, result.end_offset - result.start_offset)
+    entry.done = True
+    if listener is not None:
+        listener.on_restore_end(topic, partition, store, result.restored_records)
+    return result.restored_records, max(result.end_offset, result.start_offset)

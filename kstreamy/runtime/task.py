@@ -8,6 +8,7 @@ I/O of its own. API for a runtime:
                 application_id="app", global_stores={...}, thread_cache=cache,
                 state_dir=None, clock=lambda: now_ms)
     task.initialize()            # build + init stores (registering them), then init processors
+                                 # (= initialize_stores(); restore; initialize_processors())
     task.process(topic, partition, offset, timestamp, raw_key, raw_value, headers)
                                  # one input record: deserialize at the source node (handler on
                                  # failure), advance stream time, forward depth-first
@@ -240,14 +241,23 @@ class Task:
         )  # fmt: skip
 
     def initialize(self) -> None:
-        """Build and open the stores, then create and init every processor (parents first)."""
+        """Open the stores, then create and init every processor (for a task with nothing to
+        restore; the Kafka runtime restores between the two steps, as Kafka Streams does)."""
+        self.initialize_stores()
+        self.initialize_processors()
+
+    def initialize_stores(self) -> None:
+        """Build and open the stores (each registers its restore callback)."""
         self._resolve_handlers()
-        topo = self.topology
         for store_name in self.subtopology.stores:
             store = self._build_store(store_name)
             store.init(self, store)
             if store_name not in self.stores:
                 self.stores[store_name] = store
+
+    def initialize_processors(self) -> None:
+        """Create and init every processor, parents first; their `init` sees restored state."""
+        topo = self.topology
         for name in self.subtopology.nodes:
             node = topo.nodes[name]
             stores = node.stores if isinstance(node, ProcessorNode) else []

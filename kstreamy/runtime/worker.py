@@ -33,20 +33,26 @@ from kstreamy.runtime.eos import (
     transactional_id,
 )
 from kstreamy.runtime.global_tables import GlobalStateUpdater
+from kstreamy.runtime.housekeeping import RepartitionPurger, update_lag
 from kstreamy.runtime.internal_topics import TopicPlan
 from kstreamy.runtime.kafka_collector import KafkaRecordCollector
 from kstreamy.runtime.metrics import WorkerMetrics
 from kstreamy.runtime.queries import SERVER_SEPARATOR
-from kstreamy.runtime.restoration import restore_changelog
+from kstreamy.runtime.restoration import StateRestoreListener, restore_store
 from kstreamy.runtime.task import Task
 from kstreamy.state.checkpoint import OffsetCheckpoint
 from kstreamy.state.directory import StateDirectory
-from kstreamy.state.errors import CheckpointError
+from kstreamy.state.errors import CheckpointError, CheckpointOutOfRangeError
 from kstreamy.topology import SubTopology, Topology
 
 log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[[dict[str, Any]], Any]
+
+CHECKPOINT_DELTA = 10_000
+"""At-least-once commits rewrite a task's checkpoint only once its changelog offsets moved by
+this many records (Kafka's OFFSET_DELTA_THRESHOLD_FOR_CHECKPOINT): a checkpoint is an fsync'd
+file, and an older one only means a longer restore. Closing a task always writes it."""
 
 
 class WorkerState(Enum):
@@ -88,6 +94,9 @@ class _TaskEntry:
     persistent: bool
     changelog_next: dict[tuple[str, int], int]
     partitions: list[tuple[str, int]]
+    checkpointed: dict[tuple[str, int], int] = field(default_factory=dict)
+    """The offsets the checkpoint file holds (written when they moved far enough, see
+    `CHECKPOINT_DELTA`)."""
 
 
 def _as_exception(exc: Any) -> BaseException:
@@ -133,8 +142,9 @@ class Worker:
         self._restore_consumer: Any = None
         self.global_updater: GlobalStateUpdater | None = None
         self._thread_cache: Any = None
-        self._admin: Any = None
-        self._last_purge = time.monotonic()
+        self._purger = RepartitionPurger(setup.config.get_int("repartition.purge.interval.ms"))
+        self.restore_listener: StateRestoreListener | None = None
+        """Set by the app before `run()` (threads only: a listener is not sent to processes)."""
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -169,7 +179,7 @@ class Worker:
             if self._on_state_change is not None:
                 self._on_state_change(self, new, old)
 
-    def _client_config(self, kind: Any) -> dict[str, Any]:
+    def client_config(self, kind: Any) -> dict[str, Any]:
         config = self.config.client_config(kind)
         for key, value in self.setup.client_overrides.get(kind, {}).items():
             config.setdefault(key, value)
@@ -184,12 +194,14 @@ class Worker:
 
         setup = self.setup
         tid = transactional_id(setup.application_id, setup.process_id, setup.index)
-        self.producer = StreamsProducer(self._client_config("producer"), tid if self.eos else None)
+        self.producer = StreamsProducer(self.client_config("producer"), tid if self.eos else None)
         self.producer.start()
         self.collector = KafkaRecordCollector(
             self.producer, self.config.get("production.exception.handler")
         )
-        self._restore_consumer = self._consumer_factory(self._client_config("restore_consumer"))
+        # only changelog offsets are needed (checkpoints): other topics get a cheaper callback
+        self.collector.tracked_topics = frozenset(setup.plan.store_changelogs.values())
+        self._restore_consumer = self._consumer_factory(self.client_config("restore_consumer"))
         cache_bytes = self.config.cache_max_bytes
         self._thread_cache = ThreadCache(cache_bytes) if cache_bytes > 0 else None
         if setup.topology.global_stores:
@@ -200,9 +212,9 @@ class Worker:
                 setup.config,
                 setup.application_id,
                 gdir,
-                self._consumer_factory(self._client_config("global_consumer")),
+                self._consumer_factory(self.client_config("global_consumer")),
             )
-        self.consumer = self._consumer_factory(self._client_config("consumer"))
+        self.consumer = self._consumer_factory(self.client_config("consumer"))
 
     def _subscribe(self) -> None:
         topics = self.setup.plan.all_source_topics()
@@ -305,53 +317,10 @@ class Worker:
         ):
             return
         started = time.monotonic()
-        commit_tasks(self, list(self.tasks.values()))
+        positions = commit_tasks(self, list(self.tasks.values()))
         self.metrics.record_commit(time.monotonic() - started)
-        self._update_lag()
-        self._maybe_purge_repartition_topics()
-
-    def _maybe_purge_repartition_topics(self) -> None:
-        """Delete consumed records of repartition topics up to the committed offsets, every
-        `repartition.purge.interval.ms` (as Kafka Streams does: they have infinite retention)."""
-        now = time.monotonic()
-        if now - self._last_purge < self.config.get_int("repartition.purge.interval.ms") / 1000:
-            return
-        self._last_purge = now
-        internal = self.setup.plan.internal
-        offsets = [
-            tp
-            for tp in self.committable_offsets()
-            if tp.topic in internal and internal[tp.topic].kind == "repartition" and tp.offset > 0
-        ]
-        if not offsets:
-            return
-        if self._admin is None:
-            from confluent_kafka.admin import AdminClient
-
-            self._admin = AdminClient(self._client_config("admin"))
-        try:
-            futures = self._admin.delete_records(offsets, request_timeout=10)
-        except Exception as exc:  # purging is housekeeping: never fail processing for it
-            log.warning("%s: purging repartition topics failed: %s", self.name, exc)
-            return
-        for fut in futures.values():
-            fut.add_done_callback(self._purge_done)
-
-    def _purge_done(self, fut: Any) -> None:
-        if fut.exception() is not None:
-            log.warning("%s: purging a repartition topic failed: %s", self.name, fut.exception())
-
-    def _update_lag(self) -> None:
-        """Lag per input partition: the high watermark seen by the last fetch - position."""
-        lag: dict[tuple[str, int], int] = {}
-        for tp in self.committable_offsets():
-            try:
-                _, high = self.consumer.get_watermark_offsets(tp, cached=True)
-            except Exception:  # no fetch yet for this partition
-                continue
-            if high >= 0:
-                lag[(tp.topic, tp.partition)] = max(0, high - tp.offset)
-        self.metrics.lag = lag
+        update_lag(self, positions)
+        self._purger.maybe_purge(self, positions)
 
     def committable_offsets(self) -> list[Any]:
         """The consumer's position on every partition a task owns (the next offset to read)."""
@@ -362,15 +331,23 @@ class Worker:
             return []
         return [tp for tp in self.consumer.position(tps) if tp.offset >= 0]
 
-    def write_checkpoint(self, entry: _TaskEntry) -> None:
+    def write_checkpoint(self, entry: _TaskEntry, force: bool = True) -> None:
+        """Checkpoint the acknowledged changelog offsets of a persistent task; unless `force`,
+        only once they moved by `CHECKPOINT_DELTA` records since the last checkpoint."""
         if entry.task_dir is None or not entry.persistent:
             return
         assert self.collector is not None
-        for tp in entry.changelog_next:
-            acked = self.collector.offsets.get(tp)
-            if acked is not None and acked + 1 > entry.changelog_next[tp]:
-                entry.changelog_next[tp] = acked + 1
+        offsets = self.collector.offsets
+        moved = 0
+        for tp, current in entry.changelog_next.items():
+            acked = offsets.get(tp)
+            if acked is not None and acked + 1 > current:
+                entry.changelog_next[tp] = current = acked + 1
+            moved += current - entry.checkpointed.get(tp, 0)
+        if not force and moved < CHECKPOINT_DELTA:
+            return
         OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
+        entry.checkpointed = dict(entry.changelog_next)
 
     # -- rebalance ---------------------------------------------------------------------------------
     def _tasks_for(self, partitions: list[Any]) -> dict[TaskId, list[tuple[str, int]]]:
@@ -428,14 +405,10 @@ class Worker:
 
     # -- tasks -------------------------------------------------------------------------------------
     def _open_task(self, tid: TaskId, partitions: list[tuple[str, int]]) -> _TaskEntry:
-        setup = self.setup
-        assert self.collector is not None
-        sd = setup.state_directory
-        task_dir: Path | None = None
+        sd = self.setup.state_directory
         checkpoint: dict[tuple[str, int], int] = {}
         if sd is not None:
             sd.lock(tid, timeout_s=30.0)
-            task_dir = sd.task_dir(tid)
             try:
                 checkpoint = sd.checkpoint(tid).read()
             except CheckpointError as exc:
@@ -443,6 +416,29 @@ class Worker:
                 sd.wipe(tid)
             if self.eos and not checkpoint:
                 sd.wipe(tid)  # no clean close last time: local state may hold aborted data
+        entry = self._create_task(tid, partitions)
+        try:
+            self._restore(entry, checkpoint)
+        except CheckpointOutOfRangeError as exc:
+            # the local state is not from this changelog (topic recreated, another cluster, a
+            # checkpoint past the end): wipe it and restore everything, as Kafka does
+            log.warning("%s: task %s: %s Wiping its state.", self.name, tid, exc)
+            entry.task.close()
+            if sd is not None:
+                sd.wipe(tid)
+            entry = self._create_task(tid, partitions)
+            self._restore(entry, {})
+        # Kafka initialises processors once the stores are restored (their init may read them)
+        init_processors = getattr(entry.task, "initialize_processors", None)
+        if init_processors is not None and getattr(entry.task, "initialize_stores", None):
+            init_processors()
+        return entry
+
+    def _create_task(self, tid: TaskId, partitions: list[tuple[str, int]]) -> _TaskEntry:
+        setup = self.setup
+        assert self.collector is not None
+        sd = setup.state_directory
+        task_dir = sd.task_dir(tid) if sd is not None else None
         global_stores = self.global_updater.stores if self.global_updater is not None else {}
         task = Task(
             tid,
@@ -455,13 +451,16 @@ class Worker:
             thread_cache=self._thread_cache,
             state_dir=task_dir,
         )
-        task.initialize()
+        # stores only when the task can init its processors separately (after restoration)
+        init_stores = getattr(task, "initialize_stores", None)
+        if init_stores is not None and getattr(task, "initialize_processors", None):
+            init_stores()
+        else:
+            task.initialize()
         persistent = any(s.persistent for s in task.stores.values())
         if self.eos and sd is not None:
             sd.checkpoint(tid).delete()  # a crash from now on must restore from scratch
-        entry = _TaskEntry(task, task_dir, persistent, {}, partitions)
-        self._restore(entry, checkpoint)
-        return entry
+        return _TaskEntry(task, task_dir, persistent, {}, partitions)
 
     def _restore(self, entry: _TaskEntry, checkpoint: dict[tuple[str, int], int]) -> None:
         task = entry.task
@@ -473,9 +472,9 @@ class Worker:
             tp = (changelog, task.task_id.partition)
             store = task.stores[store_name]
             start = checkpoint.get(tp) if store.persistent else None
-            restored, next_offset = restore_changelog(
-                self._restore_consumer, changelog, tp[1], start, apply,
-                self.metrics.restore_progress_sink,
+            restored, next_offset = restore_store(
+                self._restore_consumer, store_name, changelog, tp[1], start, apply,
+                self.metrics.restoration, self.restore_listener,
             )  # fmt: skip
             entry.changelog_next[tp] = next_offset
             self.metrics.records_restored += restored
@@ -486,6 +485,7 @@ class Worker:
                 )  # fmt: skip
         if entry.persistent and entry.task_dir is not None and not self.eos:
             OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
+            entry.checkpointed = dict(entry.changelog_next)
 
     def _close_task(self, tid: TaskId, clean: bool) -> None:
         entry = self.tasks.pop(tid)

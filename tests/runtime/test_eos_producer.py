@@ -184,3 +184,17 @@ def test_collector_accepts_a_missing_timestamp() -> None:
     collector.send("dlq", b"k", b"v", None, (("h", b"1"),))  # type: ignore[arg-type]
     collector.flush()
     assert made[0].produced == [("dlq", b"k", b"v", None)]
+
+
+def test_collector_tracks_only_the_tracked_topics_but_reports_every_failure() -> None:
+    producer, made = _eos()
+    collector = KafkaRecordCollector(producer)
+    collector.tracked_topics = frozenset({"app-s-changelog"})
+    collector.send("app-s-changelog", b"k", b"v", 10, (), 1)
+    collector.send("out", b"k", b"v", 11, (("h", b"1"),), 0)
+    collector.flush()
+    assert collector.offsets == {("app-s-changelog", 1): 0}
+    assert collector.records_sent == 2
+    collector._on_failure_only(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), _Msg("out", 0, 1))
+    with pytest.raises(ProductionError, match="topic out partition 0"):
+        collector.flush()

@@ -91,3 +91,83 @@ def test_restart_uses_checkpoint_and_wiped_state_restores(
     restored, counts = _run_batch(kafka_client, config, source, sink, 2)
     assert restored == sum(words)
     assert counts == final
+
+
+class _Listener:
+    """Records restore callbacks: (store, start, end) at start, restored at the end."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, int, int]] = []
+        self.batches: list[tuple[str, int, int]] = []
+        self.ended: dict[tuple[str, int], int] = {}
+
+    def on_restore_start(
+        self, topic: str, partition: int, store: str, start: int, end: int
+    ) -> None:
+        self.started.append((store, start, end))
+
+    def on_batch_restored(
+        self, topic: str, partition: int, store: str, restored: int, total: int
+    ) -> None:
+        self.batches.append((store, restored, total))
+
+    def on_restore_end(self, topic: str, partition: int, store: str, restored: int) -> None:
+        self.ended[(topic, partition)] = restored
+
+
+@pytest.mark.kafka
+@pytest.mark.timeout(120)
+def test_checkpoint_past_changelog_end_wipes_and_restores(
+    kafka_client: KafkaTestClient, tmp_path: Path
+) -> None:
+    """A checkpoint pointing past the changelog's end (state of an older incarnation of the
+    topic) is not trusted: the task's state is wiped and restored from the beginning."""
+    source, sink = unique_topic("rp-in"), unique_topic("rp-out")
+    kafka_client.create_topic(source, partitions=2)
+    kafka_client.create_topic(sink, partitions=1)
+    app_id = unique_topic("rp-app")
+    config = {
+        "application.id": app_id,
+        "bootstrap.servers": kafka_client.bootstrap,
+        "state.dir": str(tmp_path),
+        "commit.interval.ms": 200,
+    }
+    kafka_client.produce(source, [(None, line) for line in BATCHES[0]])
+    _run_batch(kafka_client, config, source, sink, 0)
+
+    checkpoints = list((tmp_path / app_id).glob("*/.checkpoint"))
+    assert checkpoints, "a clean close writes the tasks' checkpoints"
+    edited = 0
+    for path in checkpoints:
+        lines = path.read_text().split("\n")
+        for i, line in enumerate(lines[2:], start=2):
+            if line.strip():
+                topic, part, offset = line.split()
+                lines[i] = f"{topic} {part} {int(offset) + 1000}"
+                edited += 1
+        path.write_text("\n".join(lines))
+    assert edited > 0
+
+    kafka_client.produce(source, [(None, line) for line in BATCHES[1]])
+    expected = Counter(w for batch in BATCHES[:2] for line in batch for w in line.split())
+    listener = _Listener()
+    app = KafkaStreams(word_count(source, sink), config)
+    app.set_global_state_restore_listener(listener)
+    try:
+        app.start()
+        wait_until(lambda: app.state is State.RUNNING, 30, "RUNNING")
+        # every changelog record of batch 0 was replayed, from offset 0
+        assert _restored(app) == sum(len(line.split()) for line in BATCHES[0])
+        restoration = [r for m in app.metrics().values() for r in m["restoration"].values()]
+        assert restoration and all(r["done"] and r["store"] == "counts" for r in restoration)
+        assert all(r["start"] == 0 and r["restored"] == r["end"] for r in restoration)
+        assert sum(r["restored"] for r in restoration) == _restored(app)
+        assert sum(listener.ended.values()) == _restored(app)
+        assert {s for s, _, _ in listener.started} == {"counts"}
+        store = app.store("counts")
+        wait_until(lambda: dict(store.all()) == dict(expected), 30, "counts after the wipe")
+    finally:
+        assert app.close(timeout=30)
+    out = consume(kafka_client.bootstrap, sink, sum(expected.values()), timeout=30,
+                  key_serde=String(), value_serde=Long())  # fmt: skip
+    assert {r.key: r.value for r in out} == dict(expected)
