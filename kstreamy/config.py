@@ -510,9 +510,10 @@ def _parse_handler(key: str, spec: _Key, value: Any) -> Any:
 
 
 def _parse_extractor(key: str, spec: _Key, value: Any) -> Any:
-    if callable(value) or callable(getattr(value, "extract", None)):
-        return value
-    raise ConfigError(f"{key} must be a callable or an object with extract(...), got {value!r}")
+    from kstreamy.timestamps import resolve_timestamp_extractor
+
+    resolve_timestamp_extractor(value)  # validates names; raises ConfigError naming the choices
+    return value
 
 
 def _parse_optimization(key: str, spec: _Key, value: Any) -> frozenset[str]:

@@ -58,6 +58,7 @@ from kstreamy.processor import (
 from kstreamy.runtime.record_collector import RecordCollector
 from kstreamy.serdes import Serde
 from kstreamy.state.api import RecordContext, RestoreCallback, StateStore
+from kstreamy.timestamps import negative_timestamp_error
 from kstreamy.topology import ProcessorNode, SinkNode, SourceNode, SubTopology, Topology
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ class Task:
         self.clock: Callable[[], int] = clock or (lambda: int(time.time() * 1000))
         self.is_global = is_global
         self.stream_time = -1
+        self.skipped_records = 0  # dropped for a negative timestamp (log_and_skip extractors)
+        self._default_extractor: Any = None
         self.current_record: Record[Any, Any] | None = None
         self.current_topic: str | None = None
         self.current_partition = -1
@@ -220,8 +223,12 @@ class Task:
         `deserialization.exception.handler`, else the older `default.` name (likewise for
         production)."""
         from kstreamy.errors import resolve_handler
+        from kstreamy.timestamps import resolve_timestamp_extractor
 
         cfg = self.config
+        self._default_extractor = resolve_timestamp_extractor(
+            cfg.get("default.timestamp.extractor")
+        )
 
         def setting(name: str, legacy: str | None = None) -> Any:
             value = cfg.get(name)
@@ -338,13 +345,17 @@ class Task:
                 topic, partition, offset, timestamp, raw_key, raw_value, headers, src, exc
             )
             return
-        if src.extractor is not None:
-            timestamp = src.extractor(key, value, timestamp, self.stream_time)
+        extractor = src.extractor or self._default_extractor
+        if extractor is not None:
+            timestamp = extractor(key, value, timestamp, self.stream_time)
         if timestamp < 0:
+            if extractor is None:  # Kafka's default, FailOnInvalidTimestamp
+                raise negative_timestamp_error(topic, partition, offset, timestamp)
             log.warning(
                 "Skipping record with negative timestamp %d from %s-%d offset %d",
                 timestamp, topic, partition, offset,
             )  # fmt: skip
+            self.skipped_records += 1
             self.raw_key = self.raw_value = None
             return
         if timestamp > self.stream_time:
