@@ -62,7 +62,11 @@ lint: $(STAMP_TEST)
 	echo "mypy (strict, kstreamy/)"; $(BIN)/mypy || rc=1; \
 	exit $$rc
 
-bench bench-quick conformance:
+# Thousands of generated scenarios through Kafka Streams' driver and ours (N=..., SEED=...).
+conformance: $(STAMP_TEST)
+	$(PY) -m tests.conformance.run --scenarios $${N:-6000} --seed $${SEED:-1} $(ARGS)
+
+bench bench-quick:
 	@echo "make $@: not yet available" >&2; exit 1
 
 clean:
