@@ -66,8 +66,15 @@ lint: $(STAMP_TEST)
 conformance: $(STAMP_TEST)
 	$(PY) -m tests.conformance.run --scenarios $${N:-6000} --seed $${SEED:-1} $(ARGS)
 
-bench bench-quick:
-	@echo "make $@: not yet available" >&2; exit 1
+STAMP_BENCH := $(STAMPS)/bench-$(PYPROJECT_HASH)
+
+# Benchmarks (not part of `make test`); see benchmarks/README.md. ARGS="--workloads W3 ..." narrows.
+bench: $(STAMP_TEST) $(STAMP_BENCH) fetch-broker
+	$(PY) -m benchmarks.run --micro $(ARGS)
+
+# W2 and W3 at 100k records, kstreamy and Java Kafka Streams only: benchmarks/results/quick.json.
+bench-quick: $(STAMP_TEST) $(STAMP_BENCH) fetch-broker
+	$(PY) -m benchmarks.run --quick $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache .hypothesis
