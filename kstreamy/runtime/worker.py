@@ -4,9 +4,10 @@ The loop: consume a batch, route each record to its task (tasks with several inp
 take their records in timestamp order), punctuate, and every `commit.interval.ms` run the commit
 protocol of `commit.py`. Rebalances (eager, range assignor) commit in `on_revoke`, keep the
 tasks open until `on_assign` says which stay, close the others cleanly (keeping their state
-directory) and open the new ones, restoring their stores from the changelogs before they
-process. Under exactly_once_v2 any failure aborts the transaction, drops the tasks' state and
-rewinds to the committed offsets.
+directory) and open the new ones: open the stores, restore them from the changelogs (a
+checkpoint outside a changelog's offsets wipes the task's state first), then init processors.
+Under exactly_once_v2 any failure aborts the transaction, drops the tasks' state and rewinds to
+the committed offsets.
 """
 
 from __future__ import annotations
@@ -418,20 +419,28 @@ class Worker:
                 sd.wipe(tid)  # no clean close last time: local state may hold aborted data
         entry = self._create_task(tid, partitions)
         try:
-            self._restore(entry, checkpoint)
-        except CheckpointOutOfRangeError as exc:
-            # the local state is not from this changelog (topic recreated, another cluster, a
-            # checkpoint past the end): wipe it and restore everything, as Kafka does
-            log.warning("%s: task %s: %s Wiping its state.", self.name, tid, exc)
-            entry.task.close()
+            try:
+                self._restore(entry, checkpoint)
+            except CheckpointOutOfRangeError as exc:
+                # the local state is not from this changelog (topic recreated, another cluster,
+                # a checkpoint past the end): wipe it and restore everything, as Kafka does
+                log.warning("%s: task %s: %s Wiping its state.", self.name, tid, exc)
+                entry.task.close()
+                if sd is not None:
+                    sd.wipe(tid)
+                entry = self._create_task(tid, partitions)
+                self._restore(entry, {})
+            # as Kafka: processors are initialised once the stores are restored (init may read)
+            entry.task.initialize_processors()
+        except BaseException:
+            # not registered in self.tasks yet: close its stores and release its directory here
+            try:
+                entry.task.close()
+            except Exception as close_exc:  # the original error is what matters
+                log.warning("%s: error closing task %s: %s", self.name, tid, close_exc)
             if sd is not None:
-                sd.wipe(tid)
-            entry = self._create_task(tid, partitions)
-            self._restore(entry, {})
-        # Kafka initialises processors once the stores are restored (their init may read them)
-        init_processors = getattr(entry.task, "initialize_processors", None)
-        if init_processors is not None and getattr(entry.task, "initialize_stores", None):
-            init_processors()
+                sd.unlock(tid)
+            raise
         return entry
 
     def _create_task(self, tid: TaskId, partitions: list[tuple[str, int]]) -> _TaskEntry:
@@ -451,12 +460,7 @@ class Worker:
             thread_cache=self._thread_cache,
             state_dir=task_dir,
         )
-        # stores only when the task can init its processors separately (after restoration)
-        init_stores = getattr(task, "initialize_stores", None)
-        if init_stores is not None and getattr(task, "initialize_processors", None):
-            init_stores()
-        else:
-            task.initialize()
+        task.initialize_stores()  # processors: after restoration, see `_open_task`
         persistent = any(s.persistent for s in task.stores.values())
         if self.eos and sd is not None:
             sd.checkpoint(tid).delete()  # a crash from now on must restore from scratch

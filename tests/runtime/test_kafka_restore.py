@@ -93,6 +93,12 @@ def test_restart_uses_checkpoint_and_wiped_state_restores(
     assert counts == final
 
 
+def _wait_for_counts(app: KafkaStreams, expected: dict[str, int]) -> None:
+    wait_until(lambda: app.state is State.RUNNING, 30, "RUNNING")
+    store = app.store("counts")
+    wait_until(lambda: dict(store.all()) == expected, 30, f"counts {expected}")
+
+
 class _Listener:
     """Records restore callbacks: (store, start, end) at start, restored at the end."""
 
@@ -171,3 +177,33 @@ def test_checkpoint_past_changelog_end_wipes_and_restores(
     out = consume(kafka_client.bootstrap, sink, sum(expected.values()), timeout=30,
                   key_serde=String(), value_serde=Long())  # fmt: skip
     assert {r.key: r.value for r in out} == dict(expected)
+
+
+@pytest.mark.kafka
+@pytest.mark.timeout(120)
+def test_processors_are_initialised_after_their_stores_are_restored(
+    kafka_client: KafkaTestClient, tmp_path: Path
+) -> None:
+    """As in Kafka Streams, a processor's `init` sees its store already restored from the
+    changelog (here an in-memory store, which always restores everything on start)."""
+    source, sink = unique_topic("ri-in"), unique_topic("ri-out")
+    kafka_client.create_topic(source, partitions=2)
+    kafka_client.create_topic(sink, partitions=1)
+    config = {
+        "application.id": unique_topic("ri-app"),
+        "bootstrap.servers": kafka_client.bootstrap,
+        "state.dir": str(tmp_path),
+        "commit.interval.ms": 200,
+    }
+    kafka_client.produce(source, [(None, line) for line in BATCHES[0]])
+    expected = Counter(w for line in BATCHES[0] for w in line.split())
+    for run in range(2):
+        sizes: list[int] = []
+        app = KafkaStreams(word_count(source, sink, persistent=False, init_sizes=sizes), config)
+        try:
+            app.start()
+            _wait_for_counts(app, dict(expected))
+        finally:
+            assert app.close(timeout=30)
+        # first run: empty stores; second run: every distinct word was restored before init
+        assert sum(sizes) == (0 if run == 0 else len(expected)), sizes

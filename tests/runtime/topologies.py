@@ -27,15 +27,33 @@ class _Count(Processor[Any, Any, Any, Any]):
         self.context.forward(record.with_value(count))
 
 
-def word_count(source: str, sink: str, persistent: bool = True) -> Topology:
-    """source (text lines) -> split -> repartition by word -> count (store "counts") -> sink."""
+class _CountSeeingState(_Count):
+    """Records how many entries its store held when `init` ran (restored state, if any)."""
+
+    def __init__(self, seen: list[int]) -> None:
+        self.seen = seen
+
+    def init(self, context: Any) -> None:
+        super().init(context)
+        self.seen.append(sum(1 for _ in self.store.all()))
+
+
+def word_count(
+    source: str, sink: str, persistent: bool = True, init_sizes: list[int] | None = None
+) -> Topology:
+    """source (text lines) -> split -> repartition by word -> count (store "counts") -> sink.
+    With `init_sizes`, the counting processor appends its store's size at `init` to it."""
     t = Topology()
     t.add_source("lines", source, key_serde=String(), value_serde=String())
     t.add_processor("split", _SplitWords, "lines")
     t.add_repartition_topic("words-repartition", None)
     t.add_sink("to-words", "words-repartition", "split", key_serde=String(), value_serde=String())
     t.add_source("words", "words-repartition", key_serde=String(), value_serde=String())
-    t.add_processor("count", _Count, "words")
+    if init_sizes is None:
+        t.add_processor("count", _Count, "words")
+    else:
+        sizes = init_sizes
+        t.add_processor("count", lambda: _CountSeeingState(sizes), "words")
     t.add_state_store(
         Stores.key_value("counts", String(), Long(), persistent=persistent, caching=False),
         "count",
