@@ -444,39 +444,49 @@ class KafkaStreams:
 
 
 class ReadOnlyStoreFacade:
-    """Reads a store across every local task that has it (and the global store)."""
+    """Reads a store across every local task that has it (and the global store). A timestamped
+    (DSL) store shows plain values, as Kafka's `QueryableStoreTypes.keyValueStore()` does."""
 
     def __init__(self, name: str, workers: list[Worker]) -> None:
         self.name = name
         self._workers = workers
 
-    def _views(self) -> list[Any]:
+    def _views(self) -> list[tuple[Any, bool]]:
+        """(read-only view, whether the store is timestamped) per local copy of the store."""
         from kstreamy.state.query import ReadOnlyKeyValueStoreView
 
-        views: list[Any] = []
+        stores: list[Any] = []
         for worker in self._workers:
             if worker.global_updater is not None and self.name in worker.global_updater.stores:
-                views.append(ReadOnlyKeyValueStoreView(worker.global_updater.stores[self.name]))  # type: ignore[arg-type]
+                stores.append(worker.global_updater.stores[self.name])
             for entry in list(worker.tasks.values()):
                 store = entry.task.stores.get(self.name)
                 if store is not None:
-                    views.append(ReadOnlyKeyValueStoreView(store))  # type: ignore[arg-type]
-        return views
+                    stores.append(store)
+        return [
+            (ReadOnlyKeyValueStoreView(s), bool(getattr(s, "timestamped", False))) for s in stores
+        ]
 
     def get(self, key: Any) -> Any:
-        for view in self._views():
+        for view, timestamped in self._views():
             value = view.get(key)
             if value is not None:
-                return value
+                return value.value if timestamped else value
         return None
 
     def all(self) -> Iterator[tuple[Any, Any]]:
-        for view in self._views():
-            yield from view.all()
+        for view, timestamped in self._views():
+            yield from _plain(view.all(), timestamped)
 
     def range(self, from_key: Any, to_key: Any) -> Iterator[tuple[Any, Any]]:
-        for view in self._views():
-            yield from view.range(from_key, to_key)
+        for view, timestamped in self._views():
+            yield from _plain(view.range(from_key, to_key), timestamped)
 
     def approximate_num_entries(self) -> int:
-        return sum(view.approximate_num_entries() for view in self._views())
+        return sum(view.approximate_num_entries() for view, _ in self._views())
+
+
+def _plain(entries: Iterator[tuple[Any, Any]], timestamped: bool) -> Iterator[tuple[Any, Any]]:
+    if not timestamped:
+        return entries
+    return ((k, vt.value) for k, vt in entries)
