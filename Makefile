@@ -17,7 +17,7 @@ PYTEST_OPTS ?= --durations=10
 LINT_PATHS ?= kstreamy apps tests examples scripts benchmarks
 
 # The main demo. To switch to another demo, change this one line.
-DEMO_CMD ?= $(PY) examples/roundtrip_demo.py
+DEMO_CMD ?= $(PY) -m apps.shopping_cart.demo
 
 PYPROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
 STAMPS := $(VENV)/.kstreamy-stamps

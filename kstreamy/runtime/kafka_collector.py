@@ -78,18 +78,16 @@ class KafkaRecordCollector(RecordCollector):
         callback = (
             self._on_delivery if tracked is None or topic in tracked else self._on_failure_only
         )
-        # positional arguments: no per-record kwargs dict (-1 = let the partitioner choose,
-        # timestamp 0 = now); headers only when there are some (None is rejected)
+        # positional arguments, in confluent-kafka's order (topic, value, key, partition,
+        # callback, on_delivery, timestamp, headers): no per-record kwargs dict. -1 = let the
+        # partitioner choose; timestamp 0 = now; on_delivery is callback's alias, so None;
+        # headers only when there are some (None is rejected)
+        ts = timestamp if timestamp is not None and timestamp > 0 else 0
+        part = -1 if partition is None else partition
         if headers:
-            args: tuple[Any, ...] = (
-                topic, value, key, -1 if partition is None else partition, callback,
-                timestamp if timestamp is not None and timestamp > 0 else 0, list(headers),
-            )  # fmt: skip
+            args: tuple[Any, ...] = (topic, value, key, part, callback, None, ts, list(headers))
         else:
-            args = (
-                topic, value, key, -1 if partition is None else partition, callback,
-                timestamp if timestamp is not None and timestamp > 0 else 0,
-            )  # fmt: skip
+            args = (topic, value, key, part, callback, None, ts)
         producer = streams_producer.producer
         try:
             producer.produce(*args)
