@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import uuid
@@ -17,7 +18,7 @@ from apps.shopping_cart.demo import Services
 from apps.shopping_cart.events import Product
 from apps.shopping_cart.products import publish_products
 from apps.shopping_cart.topics import ensure_topics
-from kstreamy.testing import consume
+from kstreamy.testing import consume, produce
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -187,3 +188,18 @@ def test_restarts_lose_nothing_and_duplicate_nothing(stack: Stack, service: str)
     time.sleep(1.0)  # anything re-applied would show up as a newer version
     status, again = stack.cart(c)
     assert status == 200 and again == cart
+
+
+def test_malformed_records_go_to_the_dead_letter_topic(stack: Stack) -> None:
+    """Bytes that are not JSON (deserialization handler) and valid JSON that is not a valid event
+    (processing handler) both land in the dead-letter topic; processing goes on."""
+    c = customer()
+    invalid = json.dumps({"eventId": str(uuid.uuid4()), "type": "ITEM_ADDED", "ts": 1, "v": 1,
+                          "customerId": c, "itemId": "1", "qty": -5}).encode()  # fmt: skip
+    produce(stack.bootstrap, "cart-events", [(c, b"\x00garbage"), (c, invalid)])
+    stack.add(c, "2")
+    cart = stack.wait_for(c, lambda x: "2" in x["lines"])
+    assert cart["version"] == 1 and list(cart["lines"]) == ["2"]
+    dead = consume(stack.bootstrap, "cart-events-dlq", None, timeout=60)
+    mine = [r.value for r in dead if r.key == c.encode()]
+    assert mine == [b"\x00garbage", invalid]
