@@ -48,7 +48,9 @@ def _node_text(topology: Topology, name: str, sizes: dict[str, int], members: se
         topic = node.topic if isinstance(node.topic, str) else "<extractor>"
         label = "topic" if isinstance(node.topic, str) else "extractor class"
         return f"Sink: {name} ({label}: {topic})\n      <-- {pred_s}"
-    stores = ", ".join(sorted(node.stores))
+    from kstreamy._internal.java_order import java_hash_set_order
+
+    stores = ", ".join(java_hash_set_order(node.stores))  # Kafka prints them from a HashSet
     return f"Processor: {name} (stores: [{stores}])\n      --> {succ_s}\n      <-- {pred_s}"
 
 

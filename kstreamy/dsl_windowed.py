@@ -129,7 +129,7 @@ class TimeWindowedKStream(_WindowedFront):
         builder: StoreBuilder = Stores.window_store(
             name, w.size_ms + w.grace_ms, w.size_ms, key_serde=self.grouped.key_serde,
             value_serde=value_serde, timestamped=True,
-        )  # fmt: skip
+        ).with_caching_enabled()  # fmt: skip
         return builder
 
     def _aggregate(
@@ -233,7 +233,7 @@ class SessionWindowedKStream(_WindowedFront):
         builder: StoreBuilder = Stores.session_store(
             name, w.inactivity_gap_ms + w.grace_ms, key_serde=self.grouped.key_serde,
             value_serde=value_serde,
-        )  # fmt: skip
+        ).with_caching_enabled()  # fmt: skip
         return builder
 
     def _aggregate(
@@ -329,7 +329,7 @@ class SlidingWindowedKStream(_WindowedFront):
         builder: StoreBuilder = Stores.window_store(
             name, w.default_retention_ms, w.time_difference_ms,
             key_serde=self.grouped.key_serde, value_serde=value_serde, timestamped=True,
-        )  # fmt: skip
+        ).with_caching_enabled()  # fmt: skip
         return builder
 
     def _aggregate(
@@ -434,7 +434,8 @@ def suppress(table: KTable, suppressed: Suppressed, name: str | None = None) -> 
     if not isinstance(suppressed, Suppressed):
         raise TypeError(f"suppress() needs a Suppressed, got {suppressed!r}")
     graph = table.graph
-    node = graph.name_or_new(name, "KTABLE-SUPPRESS-")
+    # unlike most operators, a named suppress takes no generated-name index (Kafka's suppress)
+    node = name if name else graph.new_name("KTABLE-SUPPRESS-")
     grace = 0
     if suppressed.final_results:
         found = _window_grace(table)
@@ -541,11 +542,12 @@ def stream_stream_join(
     other_store = f"{name}{other_suffix}-store" if name else f"{other_gen}-store"
     outer_store: str | None = None
     if left_outer and windows.spurious_result_fix:
-        shared = "OUTERSHARED" if right_outer else "LEFTSHARED"
+        # Kafka: generated names are KSTREAM-OUTERSHARED-<n>-store for left joins too
         outer_store = (
             f"{name}-{'outer' if right_outer else 'left'}-shared-join-store"
             if name
-            else this_gen.replace("OUTERTHIS" if right_outer else "JOINTHIS", shared) + "-store"
+            else this_gen.replace("OUTERTHIS" if right_outer else "JOINTHIS", "OUTERSHARED")
+            + "-store"
         )
     if name is None:
         graph.warn_generated("stream-stream join", this_store)

@@ -2,10 +2,13 @@
 
 `Stores.window_store(...)` / `Stores.session_store(...)` build these. Without a state directory
 they hold windows in the dict-based in-memory shapes (`InMemoryWindowBytesStore`,
-`InMemorySessionBytesStore`), else in LMDB through the sorted-bytes shapes. They have no caching
-layer (`set_flush_listener` returns False, so windowed operators forward every update, as Kafka
-does with caching off). Changelog records carry Kafka's window/session key layouts; the topics
-are `compact,delete` with the store's retention plus one day, as Kafka configures them.
+`InMemorySessionBytesStore`), else in LMDB through the sorted-bytes shapes. Caching: a store
+built with caching (the DSL's default) sets `caching` when the task has a thread cache; the
+windowed operators then collapse the updates of one window within a record into one forward,
+as Kafka's caching window/session stores do between commits, and a caching session store still
+finds the sessions it wrote after the store below expired them (`session_cache`). Changelog
+records carry Kafka's window/session key layouts; the topics are `compact,delete` with the
+store's retention plus one day, as Kafka configures them.
 Also here: the shared store of left/outer stream-stream joins (`OuterJoinStore`) and the views
 the TopologyTestDriver hands out (`window_store_view`, `session_store_view`).
 """
@@ -22,6 +25,7 @@ from kstreamy.state.base import BytesStore, closed_error, fallback_record_contex
 from kstreamy.state.memory import InMemoryKeyValueStore
 from kstreamy.state.serde_util import TimestampedSerde, resolve_serde
 from kstreamy.state.session import InMemorySessionBytesStore, SessionBytesStore
+from kstreamy.state.session_cache import CachedSessions
 from kstreamy.state.window import InMemoryWindowBytesStore, WindowBytesStore
 from kstreamy.windows import MAX_TIMESTAMP, SessionWindow, TimeWindow, Windowed
 
@@ -142,7 +146,17 @@ class _TypedBase:
             context.log_change(self._name, stored, value, record.timestamp, record.headers)
 
     def set_flush_listener(self, listener: FlushListener, send_old_values: bool) -> bool:
-        return False  # no caching layer for windowed stores yet
+        return False  # windowed operators dedupe themselves when `caching` is set
+
+    _caching_cfg = False
+    caching = False
+    """True when the store was built with caching and the task has a non-empty thread cache:
+    windowed operators then forward one update per window and commit, like Kafka's caching
+    window/session stores (see `kstreamy.processors.windowed._common.WindowForwarder`)."""
+
+    def _set_caching(self, context: StoreContext) -> None:
+        cache: Any = context.thread_cache() if hasattr(context, "thread_cache") else None
+        self.caching = bool(self._caching_cfg and cache is not None and cache.enabled)
 
 
 class MeteredWindowStore(_TypedBase):
@@ -171,6 +185,7 @@ class MeteredWindowStore(_TypedBase):
         kind = WindowBytesStore if inner.persistent else InMemoryWindowBytesStore
         self.window = kind(inner, self.retention_ms, self.retain_duplicates)
         self.window.init(context, root)
+        self._set_caching(context)
         self._live = self.window
 
     def flush(self) -> None:
@@ -259,12 +274,14 @@ class MeteredSessionStore(_TypedBase):
         kind = SessionBytesStore if inner.persistent else InMemorySessionBytesStore
         self.sessions = kind(inner, self.retention_ms)
         self.sessions.init(context, root)
+        self._set_caching(context)
 
     def flush(self) -> None:
         if self.sessions is not None and self.is_open:
             self.sessions.flush()
 
     def close(self) -> None:
+        self._cached = None
         if self.sessions is not None and self.is_open:
             self.sessions.close()
 
@@ -278,8 +295,22 @@ class MeteredSessionStore(_TypedBase):
         """Store (None: remove) the session `Windowed(key, SessionWindow(start, end))`."""
         data = self._vb(value)
         window = session.window
-        stored = self._ses().put(self._kb(session.key), window.start, window.end, data)
+        kb = self._kb(session.key)
+        sessions = self._ses()
+        stored = sessions.put(kb, window.start, window.end, data)
         self._log(stored, data)
+        if self.caching:
+            cached = self._cached
+            if cached is None:
+                cached = self._cached = CachedSessions(self.retention_ms)
+            cached.remember(kb, window.start, window.end, data, sessions.observed)
+
+    _cached: CachedSessions | None = None  # see kstreamy.state.session_cache
+
+    def fetch_stored(self, session: Windowed[Any]) -> Any:
+        """The session's value in the store below the cache (None if absent or expired)."""
+        window = session.window
+        return self._v(self._ses().fetch_session(self._kb(session.key), window.start, window.end))
 
     def remove(self, session: Windowed[Any]) -> None:
         self.put(session, None)
@@ -292,9 +323,15 @@ class MeteredSessionStore(_TypedBase):
     ) -> Iterator[tuple[Windowed[Any], Any]]:
         """Sessions of `key` ending at or after `earliest_session_end` and starting at or before
         `latest_session_start` (those a new record may merge with), by end time."""
-        for start, end, data in self._ses().find_sessions(
-            self._kb(key), earliest_session_end, latest_session_start
-        ):
+        kb = self._kb(key)
+        found = self._ses().find_sessions(kb, earliest_session_end, latest_session_start)
+        cached = self._cached
+        held = cached.find(kb, earliest_session_end, latest_session_start) if cached else None
+        if held:
+            merged = {(end, start): data for start, end, data in found}
+            merged.update(held)
+            found = ((start, end, merged[(end, start)]) for end, start in sorted(merged))
+        for start, end, data in found:
             yield Windowed(key, SessionWindow(start, end)), self._v(data)
 
     def fetch(self, key: Any) -> Iterator[tuple[Windowed[Any], Any]]:
@@ -325,13 +362,16 @@ class WindowStoreBuilder:
         return replace(self, logging_enabled=False)
 
     def with_caching_disabled(self) -> WindowStoreBuilder:
-        return self
+        return replace(self, caching_enabled=False)
+
+    def with_caching_enabled(self) -> WindowStoreBuilder:
+        return replace(self, caching_enabled=True)
 
     def with_serdes(self, key_serde: Serde | None, value_serde: Serde | None) -> WindowStoreBuilder:
         return replace(self, key_serde=key_serde, value_serde=value_serde)
 
     def build(self) -> MeteredWindowStore:
-        return MeteredWindowStore(
+        store = MeteredWindowStore(
             self.name,
             self.retention_ms,
             self.window_size_ms,
@@ -342,6 +382,8 @@ class WindowStoreBuilder:
             self.logging_enabled,
             self.timestamped,
         )
+        store._caching_cfg = self.caching_enabled
+        return store
 
 
 @dataclass(frozen=True)
@@ -365,7 +407,10 @@ class SessionStoreBuilder:
         return replace(self, logging_enabled=False)
 
     def with_caching_disabled(self) -> SessionStoreBuilder:
-        return self
+        return replace(self, caching_enabled=False)
+
+    def with_caching_enabled(self) -> SessionStoreBuilder:
+        return replace(self, caching_enabled=True)
 
     def with_serdes(
         self, key_serde: Serde | None, value_serde: Serde | None
@@ -373,7 +418,7 @@ class SessionStoreBuilder:
         return replace(self, key_serde=key_serde, value_serde=value_serde)
 
     def build(self) -> MeteredSessionStore:
-        return MeteredSessionStore(
+        store = MeteredSessionStore(
             self.name,
             self.retention_ms,
             self.key_serde,
@@ -381,6 +426,8 @@ class SessionStoreBuilder:
             self.persistent,
             self.logging_enabled,
         )
+        store._caching_cfg = self.caching_enabled
+        return store
 
 
 class OuterJoinStore(_TypedBase):

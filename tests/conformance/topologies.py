@@ -443,7 +443,7 @@ def build_tumbling_reduce() -> Any:
 
     b = _builder()
     b.stream("in").group_by_key().windowed_by(TimeWindows.of(10)).reduce(
-        lambda agg, v: agg + "," + v
+        lambda agg, v: agg + "," + ("null" if v is None else v)  # Java's string concatenation
     ).to_stream().map(windowed_key).to("out")
     return b.build()
 
@@ -754,25 +754,10 @@ CATALOGUE: dict[str, Spec] = {
 # stays green while they are open); `python -m tests.conformance.run` still compares them. Remove
 # an entry as soon as the fix lands.
 
-_NULL_WINDOWED = "windowed aggregations must aggregate null values (Kafka only drops null keys)"
 
-KNOWN_DESCRIBE_MISMATCHES: dict[str, str] = {
-    "stream_stream_left_join": "shared outer store is KSTREAM-OUTERSHARED-…; store list order",
-    "stream_stream_outer_join": "store list order on KSTREAM-OUTEROTHER",
-    "suppress_window": "suppress(name=) must not take a generated-name index",
-}
+KNOWN_DESCRIBE_MISMATCHES: dict[str, str] = {}
 
-KNOWN_OUTPUT_MISMATCHES: dict[str, str] = {
-    "tumbling_count": _NULL_WINDOWED,
-    "hopping_count": _NULL_WINDOWED,
-    "session_count": _NULL_WINDOWED
-    + "; with caching, a same-bounds session update adds a tombstone",
-    "tumbling_reduce": _NULL_WINDOWED,
-    "sliding_count": "with caching a new window is emitted twice; window update order differs",
-    "stream_stream_left_join": "unjoined left records are not all emitted as stream time passes",
-    "stream_stream_outer_join": "unjoined records are not all emitted as stream time passes",
-    "suppress_window": _NULL_WINDOWED,
-}
+KNOWN_OUTPUT_MISMATCHES: dict[str, str] = {}
 
 for _id, _why in KNOWN_DESCRIBE_MISMATCHES.items():
     CATALOGUE[_id] = replace(CATALOGUE[_id], known_describe_mismatch=_why)

@@ -210,10 +210,11 @@ def test_self_join() -> None:
 
 def test_emission_of_held_records_is_throttled_by_wall_clock() -> None:
     """Kafka throttles the scan of held records to once per emit interval of wall-clock time
-    (internal config, default 1000 ms)."""
+    (internal config, default 1000 ms; Kafka's TopologyTestDriver defaults it to 0, so it is
+    set explicitly here)."""
     b = build("left", JoinWindows.of(10))
-    with TopologyTestDriver(b.build(), {"statestore.cache.max.bytes": 0},
-                            initial_wall_clock_ms=0) as d:  # fmt: skip
+    config = {"statestore.cache.max.bytes": 0, EMIT_INTERVAL_CONFIG: 1000}
+    with TopologyTestDriver(b.build(), config, initial_wall_clock_ms=0) as d:
         h = Harness(d)
         h.left.pipe_input(1, "A", 0)
         h.left.pipe_input(2, "B", 20)  # closes A: first scan allowed
@@ -235,6 +236,33 @@ def test_names_and_stores_follow_kafka() -> None:
     generated = build("outer", JoinWindows.of(10)).build()
     names = set(generated.store_builders)
     assert any(n.startswith("KSTREAM-OUTERSHARED-") for n in names), names
+
+
+def test_generated_shared_store_names_and_store_order_follow_kafka() -> None:
+    """Kafka names the shared store of a left join KSTREAM-OUTERSHARED-<n>-store too, and
+    describe() lists a processor's stores in Java HashSet order."""
+    text = str(build("left", JoinWindows.of(10)).build().describe())
+    assert (
+        "Processor: KSTREAM-JOINTHIS-0000000004 (stores: [KSTREAM-OUTEROTHER-0000000005-store, "
+        "KSTREAM-OUTERSHARED-0000000004-store])"
+    ) in text
+    text = str(build("outer", JoinWindows.of(10)).build().describe())
+    assert (
+        "Processor: KSTREAM-OUTEROTHER-0000000005 (stores: [KSTREAM-OUTERTHIS-0000000004-store, "
+        "KSTREAM-OUTERSHARED-0000000004-store])"
+    ) in text
+
+
+def test_null_value_advances_its_sides_store_time() -> None:
+    """A null-value record is not joined, but (Kafka's KStreamJoinWindow) its side's window
+    store still sees its time, expiring records the other side could otherwise have joined."""
+    windows = JoinWindows.of(10, grace_ms=5)  # retention: before + after + grace = 25
+    with TopologyTestDriver(build("outer", windows).build(), CONFIG) as d:
+        h = Harness(d)
+        h.left.pipe_input(3, "1", 12)
+        h.left.pipe_input(3, None, 37)  # left store time 37: 12 <= 37 - 25 expires
+        h.right.pipe_input(3, "2", 9)
+        assert h.take() == [(3, "None+2", 9)]
 
 
 def test_arguments_are_checked() -> None:

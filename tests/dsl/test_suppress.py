@@ -278,3 +278,23 @@ def test_suppressed_table_lookups_see_what_downstream_has_seen() -> None:
             "b:one",
             "c:one",
         ]
+
+
+def test_named_suppress_takes_no_generated_name_index() -> None:
+    """Kafka's suppress(Suppressed.withName(...)) does not consume a generated-name index (most
+    named operators do): the next node after a named suppress keeps the next number; its
+    buffer store is `<name>-store`."""
+    b = StreamsBuilder()
+    counts = b.stream("in", S, S).group_by_key().count(store="c")
+    suppress(counts, Suppressed.until_time_limit(10), name="final").to_stream().to("out")
+    topology = b.build()
+    text = str(topology.describe())
+    assert "Processor: final (stores: [final-store])" in text
+    nodes = {line.split()[1] for line in text.splitlines() if line.strip().startswith(
+        ("Source:", "Processor:", "Sink:"))}  # fmt: skip
+    assert "KTABLE-TOSTREAM-0000000002" in nodes, nodes
+    unnamed = StreamsBuilder()
+    counts = unnamed.stream("in", S, S).group_by_key().count(store="c")
+    suppress(counts, Suppressed.until_time_limit(10)).to_stream().to("out")
+    text = str(unnamed.build().describe())  # the suppress node and its store take 2 and 3
+    assert "KTABLE-SUPPRESS-0000000002" in text and "KTABLE-TOSTREAM-0000000004" in text

@@ -155,12 +155,13 @@ def test_tumbling_windows_start_inclusive_end_exclusive_epoch_aligned() -> None:
 
 
 def test_windowed_count_reduce_and_null_records() -> None:
-    """Aggregations ignore records with a null key or value (and count them as dropped); the
-    window's timestamp is the max of its records'."""
+    """Windowed aggregations drop records with a null key (counted as dropped) but, like Kafka
+    4.4, aggregate null values (the reducer sees them); the window's timestamp is the max of its
+    records'."""
     b = StreamsBuilder()
     grouped = b.stream("in", S, S).group_by_key()
     windowed_by(grouped, TimeWindows.of(100)).reduce(
-        lambda a, v: a + v, store="r", value_serde=S
+        lambda a, v: a + ("-" if v is None else v), store="r", value_serde=S
     ).to_stream().to("out", TimeWindowed(S, 100), S)
     with TopologyTestDriver(b.build(), NO_CACHE) as d:
         inp = d.create_input_topic("in", S, S)
@@ -168,8 +169,30 @@ def test_windowed_count_reduce_and_null_records() -> None:
         inp.pipe_input(None, "x", 51)
         inp.pipe_input("k", None, 52)
         inp.pipe_input("k", "b", 20)
-        assert rows(d, TimeWindowed(S, 100)) == [("k", 0, 100, "a", 50), ("k", 0, 100, "ab", 50)]
-        assert dropped_records(d.tasks[0]) == 2
+        assert rows(d, TimeWindowed(S, 100)) == [
+            ("k", 0, 100, "a", 50),
+            ("k", 0, 100, "a-", 52),
+            ("k", 0, 100, "a-b", 52),
+        ]
+        assert dropped_records(d.tasks[0]) == 1
+
+
+def test_windowed_reduce_of_a_null_first_value() -> None:
+    """A null first value is the window's (null) aggregate: with caching off it goes downstream
+    as a tombstone and the window stays empty; with caching on nothing is emitted (Kafka's
+    caching window store drops a null update of an absent window)."""
+    for config, expected in ((NO_CACHE, [("k", 0, 100, None, 5)]), ({}, [])):
+        b = StreamsBuilder()
+        grouped = b.stream("in", S, S).group_by_key()
+        windowed_by(grouped, TimeWindows.of(100)).reduce(
+            lambda a, v: a + v, store="r", value_serde=S
+        ).to_stream().to("out", TimeWindowed(S, 100), S)
+        with TopologyTestDriver(b.build(), config) as d:
+            inp = d.create_input_topic("in", S, S)
+            inp.pipe_input("k", None, 5)
+            assert rows(d, TimeWindowed(S, 100)) == expected
+            inp.pipe_input("k", "a", 6)
+            assert rows(d, TimeWindowed(S, 100)) == [("k", 0, 100, "a", 6)]
 
 
 def test_windowed_table_with_repartition_and_default_key_serde() -> None:
@@ -430,3 +453,96 @@ def test_store_reads_of_mutable_aggregates_are_fresh_copies() -> None:
         first = store.get("k", 0).value
         first.append("not stored")
         assert store.get("k", 0).value == ["a", "b"]
+
+
+CACHE: dict[str, Any] = {}  # the driver's default cache: the DSL's windowed stores cache
+
+
+def test_windowed_count_aggregates_null_values() -> None:
+    """Kafka 4.4's windowed aggregations drop only null keys: a null value is counted, in
+    tumbling, hopping and session windows alike."""
+    b = StreamsBuilder()
+    grouped = b.stream("in", S, S).group_by_key()
+    windowed_by(grouped, TimeWindows.of(10).advance_by(5)).count(store="h").to_stream().to(
+        "out", TimeWindowed(S, 10), L
+    )
+    with TopologyTestDriver(b.build(), NO_CACHE) as d:
+        d.create_input_topic("in", S, S).pipe_input("c", None, 7)
+        assert rows(d, TimeWindowed(S, 10), L) == [("c", 0, 10, 1, 7), ("c", 5, 15, 1, 7)]
+    with TopologyTestDriver(session_count(gap=10, grace=5).build(), NO_CACHE) as d:
+        inp = d.create_input_topic("in", S, S)
+        inp.pipe_input("a", None, 60)
+        inp.pipe_input(None, "x", 61)
+        assert sessions(d) == [("a", 60, 60, 1, 60)]
+        assert dropped_records(d.tasks[0]) == 1
+
+
+def test_session_update_keeping_its_bounds_is_one_update_with_caching() -> None:
+    """With caching, the removal and re-put of a session whose bounds do not change collapse
+    into one update (Kafka's caching session store); without caching the removal is forwarded
+    as a tombstone first."""
+    for config, third in (
+        (CACHE, [("c", 5, 8, 3, 8)]),
+        (NO_CACHE, [("c", 5, 8, None, 8), ("c", 5, 8, 3, 8)]),
+    ):
+        with TopologyTestDriver(session_count(gap=10, grace=5).build(), config) as d:
+            inp = d.create_input_topic("in", S, S)
+            inp.pipe_input("c", "3", 5)
+            inp.pipe_input("c", "4", 8)
+            sessions(d)
+            inp.pipe_input("c", "3", 8)
+            assert sessions(d) == third
+
+
+def test_late_record_merges_with_a_cached_session_the_store_expired() -> None:
+    """Kafka's caching session store still returns a session the store below expired: a late
+    record within the gap merges with it, and its removal (unknown below) is not forwarded."""
+    for config, expected in ((CACHE, [("b", 98, 106, 2, 106)]), (NO_CACHE, [])):
+        with TopologyTestDriver(session_count(gap=10, grace=5).build(), config) as d:
+            inp = d.create_input_topic("in", S, S)
+            inp.pipe_input("b", "5", 98)
+            inp.pipe_input("a", "2", 118)
+            sessions(d)
+            inp.pipe_input("b", "5", 106)
+            got = sessions(d)
+            if expected:
+                assert got == expected
+            else:  # without the cache the store expired [98, 98]: a new session
+                assert got == [("b", 106, 106, 1, 106)]
+
+
+def sliding_count_rows(config: dict[str, Any], inputs: list[tuple[str, int]]) -> list[Any]:
+    b = StreamsBuilder()
+    grouped = b.stream("in", S, S).group_by_key()
+    windowed_by(grouped, SlidingWindows.of(10, grace_ms=5)).count(store="s").to_stream().to(
+        "out", TimeWindowed(S, 10), L
+    )
+    with TopologyTestDriver(b.build(), config) as d:
+        inp = d.create_input_topic("in", S, S)
+        steps = []
+        for value, ts in inputs:
+            inp.pipe_input("b", value, ts)
+            steps.append([(r[1], r[2], r[3], r[4]) for r in rows(d, TimeWindowed(S, 10), L)])
+        return steps
+
+
+def test_sliding_window_updates_go_out_latest_window_first() -> None:
+    """Kafka walks a key's sliding windows latest first (its reverse-iterator path), then
+    creates the previous record's right window, the record's left and right windows."""
+    steps = sliding_count_rows(NO_CACHE, [("2", 1013), ("3", 1010), ("2", 1011)])
+    assert steps[2] == [
+        (1011, 1021, 2, 1013),
+        (1003, 1013, 3, 1013),
+        (1001, 1011, 2, 1011),
+        (1012, 1022, 1, 1013),
+    ]
+
+
+def test_sliding_window_created_twice_in_one_record_is_emitted_once_with_caching() -> None:
+    """A record at 11 after one at 0 (d = 10) creates [1, 11] as the previous record's right
+    window and again as its own left window: two updates, collapsed by the cache."""
+    assert sliding_count_rows(CACHE, [("4", 0), ("5", 11)])[1] == [(1, 11, 1, 11)]
+    assert sliding_count_rows(NO_CACHE, [("4", 0), ("5", 11)])[1] == [
+        (1, 11, 1, 11),
+        (1, 11, 1, 11),
+    ]

@@ -50,13 +50,15 @@ class FakeProducer:
         value: Any = None,
         key: Any = None,
         partition: int = -1,
+        callback: Any = None,
         on_delivery: Any = None,
         timestamp: int = 0,
         headers: Any = None,
     ) -> None:
+        """confluent-kafka's positional order: on_delivery is an alias of callback."""
         part = None if partition == -1 else partition
         self.produced.append((topic, key, value, part))
-        self.pending.append((on_delivery, (topic, part)))
+        self.pending.append((callback or on_delivery, (topic, part)))
 
     def poll(self, timeout: float) -> int:
         return self.flush(timeout)

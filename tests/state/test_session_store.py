@@ -51,3 +51,22 @@ def test_retention_by_session_end(store: Any) -> None:
     assert list(store.fetch(b"k")) == [(1500, 1600, b"new")]
     store.flush()
     assert store.inner.approximate_num_entries() == 3  # one session, its index, observed
+
+
+def test_cached_sessions_remember_find_remove_and_prune() -> None:
+    """The caching session store's memory of written sessions: found within bounds, forgotten
+    on removal, and pruned once no record could merge with them (2 x retention)."""
+    from kstreamy.state.session_cache import CachedSessions
+
+    cached = CachedSessions(retention_ms=10)
+    cached.remember(b"k", 0, 5, b"v1", now=5)
+    cached.remember(b"k", 20, 30, b"v2", now=30)
+    assert cached.find(b"k", 4, 100) == {(5, 0): b"v1", (30, 20): b"v2"}
+    assert cached.find(b"k", 6, 100) == {(30, 20): b"v2"}
+    assert cached.find(b"k", 0, 19) == {(5, 0): b"v1"}
+    cached.remember(b"k", 20, 30, None, now=30)
+    assert cached.find(b"k", 0, 100) == {(5, 0): b"v1"}
+    cached.prune(now=25)  # horizon 5: a session ending at 5 is kept
+    assert cached.find(b"k", 0, 100) == {(5, 0): b"v1"}
+    cached.prune(now=26)
+    assert cached.find(b"k", 0, 100) == {} and not cached.by_key

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from kstreamy.processor import Processor, ProcessorContext, Record
+from kstreamy.processors.table import Change
 
 log = logging.getLogger("kstreamy.processors.windowed")
 
@@ -61,3 +62,44 @@ class WindowedProcessor(AnyProcessor):
             self.drop("null key or value", record)
             return True
         return False
+
+
+class WindowForwarder:
+    """Forwards windowed aggregate updates like Kafka's window/session stores with or without
+    caching. Caching off: every update goes downstream as it happens. Caching on: updates are
+    held per windowed key until `flush()` (called at the end of each record) and then forwarded
+    once each, in order of their last write, as `Change(new, old)` with `old` the value before
+    the record; an update whose old and new are both None is dropped (Kafka's caching stores do
+    the same on flush). The held set is emptied per record, a valid (more eager) flush point of
+    Kafka's cache, so the output is one of the sequences Kafka can produce."""
+
+    __slots__ = ("caching", "forward", "pending", "send_old")
+
+    def __init__(self, forward: Any, store: Any, send_old: bool) -> None:
+        self.forward = forward
+        self.caching = bool(getattr(store, "caching", False))
+        self.send_old = send_old
+        self.pending: dict[Any, list[Any]] = {}
+
+    def update(
+        self, wkey: Any, new: Any, old: Any, timestamp: int, headers: Any, stored: Any = None
+    ) -> None:
+        """`wkey` changed from `old` to `new`; `stored` is the value the store held before this
+        write (what the cache reports as old; `old` may be the initializer's value instead)."""
+        if not self.caching:
+            self.forward(Record(wkey, Change(new, old if self.send_old else None), timestamp,
+                                headers))  # fmt: skip
+            return
+        held = self.pending.pop(wkey, None)
+        first_old = stored if held is None else held[0]
+        self.pending[wkey] = [first_old, new, timestamp, headers]
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, {}
+        send_old, forward = self.send_old, self.forward
+        for wkey, (old, new, timestamp, headers) in pending.items():
+            if new is None and old is None:
+                continue
+            forward(Record(wkey, Change(new, old if send_old else None), timestamp, headers))

@@ -9,7 +9,7 @@ Rules:
   goes downstream as `Change(new, None)` with the session's end as its timestamp;
 - stream time is the highest timestamp this processor has seen; a record whose (merged) session
   ends before `stream time - grace - gap` is dropped and counted (Kafka's `windowCloseTime`);
-- records with a null key or value are dropped and counted.
+- records with a null key are dropped and counted; null values are aggregated (Kafka 4.4).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kstreamy.processor import ProcessorContext, Record
-from kstreamy.processors.table import Change, TableSupplierFlags
-from kstreamy.processors.windowed._common import WindowedProcessor
+from kstreamy.processors.table import TableSupplierFlags
+from kstreamy.processors.windowed._common import WindowedProcessor, WindowForwarder
 from kstreamy.windows import SessionWindow, SessionWindows, Windowed
 
 NO_TIMESTAMP = -1
@@ -45,9 +45,11 @@ class SessionWindowAggregate(WindowedProcessor):
         super().init(context)
         assert self.flags.store is not None
         self.store: Any = context.get_state_store(self.flags.store)
+        self.forwarder = WindowForwarder(self.forward, self.store, self.flags.send_old_values)
 
     def process(self, record: Record[Any, Any]) -> None:
-        if self.skip_null(record):
+        if record.key is None:  # Kafka 4.4 aggregates null values here
+            self.drop("null key", record)
             return
         key, ts = record.key, record.timestamp
         if ts > self.observed_stream_time:
@@ -64,14 +66,25 @@ class SessionWindowAggregate(WindowedProcessor):
         if end < close_time:
             self.drop("expired window", record)
             return
-        send_old = self.flags.send_old_values
-        forward, headers = self.forward, record.headers
+        forwarder, headers = self.forwarder, record.headers
+        new_key = Windowed(key, SessionWindow(start, end))
+        # what the cache reports as old on flush: the store below (a cached session it already
+        # expired reports nothing, so its removal is not forwarded)
+        below = self.store.fetch_stored if forwarder.caching else None
+        stored = None
         if start != ts or end != ts:
             for session, value in merged:
+                old_below = value if below is None else below(session)
+                if session == new_key:
+                    stored = old_below
                 self.store.remove(session)
-                old = value if send_old else None
-                forward(Record(session, Change(None, old), session.window.end, headers))
+                forwarder.update(session, None, value, session.window.end, headers, old_below)
+        else:
+            for session, value in merged:
+                if session == new_key:
+                    stored = value if below is None else below(session)
         agg = self.aggregator(key, record.value, agg)
-        new_key = Windowed(key, SessionWindow(start, end))
         self.store.put(new_key, agg)
-        forward(Record(new_key, Change(agg, None), end, headers))
+        # the uncached path reports no old value for the merged session (Kafka's processor)
+        forwarder.update(new_key, agg, None, end, headers, stored)
+        forwarder.flush()

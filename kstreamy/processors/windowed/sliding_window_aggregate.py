@@ -1,4 +1,5 @@
-"""Sliding window aggregations (Kafka's KStreamSlidingWindowAggregate, forward-iterator path).
+"""Sliding window aggregations (Kafka's KStreamSlidingWindowAggregate, reverse-iterator path:
+the one Kafka takes with its built-in stores, so window updates go out latest window first).
 
 Windows are `[start, start + d]`, both ends inclusive (d = time difference). Kafka's creation
 rules, which this ports:
@@ -19,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kstreamy.processor import ProcessorContext, Record
-from kstreamy.processors.table import Change, TableSupplierFlags
-from kstreamy.processors.windowed._common import WindowedProcessor
+from kstreamy.processors.table import TableSupplierFlags
+from kstreamy.processors.windowed._common import WindowedProcessor, WindowForwarder
 from kstreamy.state.api import ValueAndTimestamp
 from kstreamy.windows import SlidingWindows, TimeWindow, Windowed
 
@@ -49,6 +50,7 @@ class SlidingWindowAggregate(WindowedProcessor):
         super().init(context)
         assert self.flags.store is not None
         self.store: Any = context.get_state_store(self.flags.store)
+        self.forwarder = WindowForwarder(self.forward, self.store, self.flags.send_old_values)
 
     def process(self, record: Record[Any, Any]) -> None:
         if self.skip_null(record):
@@ -66,31 +68,36 @@ class SlidingWindowAggregate(WindowedProcessor):
             self._process_early(record.key, ts)
         else:
             self._process(record.key, ts)
+        self.forwarder.flush()
 
     def _process(self, key: Any, ts: int) -> None:
+        """Walk the key's windows latest first (Kafka's processReverse)."""
         diff = self.diff
         starts: set[int] = set()
         left_agg: ValueAndTimestamp[Any] | None = None
         right_agg: ValueAndTimestamp[Any] | None = None
         left_exists = right_exists = False
         previous: int | None = None
-        for start, vt in list(self.store.fetch(key, max(0, ts - 2 * diff), ts + 1)):
+        windows = list(self.store.fetch(key, max(0, ts - 2 * diff), ts + 1))
+        for start, vt in reversed(windows):
             starts.add(start)
             end = start + diff
-            if end < ts:
-                left_agg, previous = vt, vt.timestamp
+            if start == ts + 1:
+                right_exists = True
+            elif end > ts:
+                if right_agg is None:
+                    right_agg = vt
+                self._update(start, vt, ts, True)
             elif end == ts:
                 left_exists = True
+                self._update(start, vt, ts, True)
                 if vt.timestamp < ts:
                     previous = vt.timestamp
-                self._update(start, vt, ts)
-            elif start <= ts:
-                right_agg = vt
-                self._update(start, vt, ts)
-            elif start == ts + 1:
-                right_exists = True
+                else:
+                    return  # a record at this very time created every window already
             else:
-                raise AssertionError(f"unexpected sliding window start {start} for record at {ts}")
+                left_agg, previous = vt, vt.timestamp
+                break
         if previous is not None:
             prev_right = previous + 1
             if prev_right not in starts and prev_right + diff >= ts:
@@ -119,7 +126,7 @@ class SlidingWindowAggregate(WindowedProcessor):
                     previous = vt.timestamp
             elif start <= ts:
                 right_agg = vt
-                self._update(start, vt, ts)
+                self._update(start, vt, ts, True)
             elif start == ts + 1:
                 right_exists = True
             else:
@@ -133,19 +140,21 @@ class SlidingWindowAggregate(WindowedProcessor):
         if combined is None:
             self._update(0, VT(self.initializer(), ts), ts)
         else:
-            self._update(0, combined, ts)
+            self._update(0, combined, ts, True)
 
     def _create_right(self, ts: int, agg: ValueAndTimestamp[Any], key: Any) -> None:
         """The record's right window holds the later records' aggregate, not the record itself."""
         start = ts + 1
         self.store.put(key, agg, start)
         window = TimeWindow(start, start + self.diff)
-        self.forward(
-            Record(Windowed(key, window), Change(agg.value, None), agg.timestamp,
-                   self.record.headers)
-        )  # fmt: skip
+        self.forwarder.update(
+            Windowed(key, window), agg.value, None, agg.timestamp, self.record.headers
+        )
 
-    def _update(self, start: int, vt: ValueAndTimestamp[Any], ts: int) -> None:
+    def _update(
+        self, start: int, vt: ValueAndTimestamp[Any], ts: int, stored: bool = False
+    ) -> None:
+        """Add the record to the window at `start` (`stored`: `vt` came from the store)."""
         record = self.record
         end = start + self.diff
         if end < self.close_time:
@@ -154,9 +163,8 @@ class SlidingWindowAggregate(WindowedProcessor):
         old = vt.value
         new = self.aggregator(record.key, record.value, old)
         new_ts = ts if old is None else max(ts, vt.timestamp)
-        self.store.put(record.key, VT(new, new_ts), start)
-        send_old = old if self.flags.send_old_values else None
-        self.forward(
-            Record(Windowed(record.key, TimeWindow(start, end)), Change(new, send_old), new_ts,
-                   record.headers)
+        self.store.put(record.key, None if new is None else VT(new, new_ts), start)
+        self.forwarder.update(
+            Windowed(record.key, TimeWindow(start, end)), new, old, new_ts, record.headers,
+            old if stored else None,
         )  # fmt: skip

@@ -16,7 +16,11 @@ Rules:
   of the join in a task; a later match removes it from the store. A record already too late to
   be held (`t + after_this_side < stream time`) is emitted at once;
 - emission of held records is throttled to once per `__emit.interval.ms.kstreams.outer.join.
-  spurious.results.fix__` ms of wall-clock time (default 1000, Kafka's internal config).
+  spurious.results.fix__` ms of wall-clock time (default 1000, Kafka's internal config; Kafka's
+  TopologyTestDriver sets it to 0 unless configured);
+- a record with a null value still advances its side's window store time (Kafka's
+  KStreamJoinWindow puts it; the duplicate-retaining store drops the value), which can expire
+  stored records before the other side looks them up.
 """
 
 from __future__ import annotations
@@ -74,7 +78,9 @@ class JoinWindowStore(WindowedProcessor):
 
     def process(self, record: Record[Any, Any]) -> None:
         self.forward(record)
-        if record.key is not None and record.value is not None:
+        if record.key is not None:
+            # like Kafka, also with a null value: nothing is stored (a duplicate-retaining store
+            # ignores deletes) but the store's time advances, expiring old records
             self.store.put(record.key, record.value, record.timestamp)
 
 

@@ -6,7 +6,8 @@ Rules:
 - stream time here is the highest record timestamp this processor has seen; a window is closed
   once `window end + grace <= stream time` (Kafka: `windowEnd > closeTime` keeps it open, with
   `closeTime = streamTime - grace`), and a record for a closed window is dropped and counted;
-- records with a null key or value are dropped (and counted);
+- records with a null key are dropped (and counted); null values are aggregated (Kafka 4.4);
+  a null aggregate (reduce of a null first value) deletes the window;
 - the window's timestamp is the max of its records' timestamps; updates go downstream as
   `Windowed(key, window) -> Change(new, old)`, old only when requested (send_old_values).
 """
@@ -17,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kstreamy.processor import ProcessorContext, Record
-from kstreamy.processors.table import Change, TableSupplierFlags
-from kstreamy.processors.windowed._common import WindowedProcessor
+from kstreamy.processors.table import TableSupplierFlags
+from kstreamy.processors.windowed._common import WindowedProcessor, WindowForwarder
 from kstreamy.state.api import ValueAndTimestamp
 from kstreamy.windows import MAX_TIMESTAMP, TimeWindow, TimeWindows, Windowed
 
@@ -50,6 +51,7 @@ class TimeWindowAggregate(WindowedProcessor):
         super().init(context)
         assert self.flags.store is not None
         self.store: Any = context.get_state_store(self.flags.store)
+        self.forwarder = WindowForwarder(self.forward, self.store, self.flags.send_old_values)
 
     def _window(self, start: int) -> TimeWindow:
         """Windows are immutable: reuse one object per start (the cache is bounded)."""
@@ -64,8 +66,8 @@ class TimeWindowAggregate(WindowedProcessor):
 
     def process(self, record: Record[Any, Any]) -> None:
         key, value, ts = record.key, record.value, record.timestamp
-        if key is None or value is None:
-            self.drop("null key or value", record)
+        if key is None:  # Kafka 4.4 aggregates null values in windowed aggregations
+            self.drop("null key", record)
             return
         if ts > self.observed_stream_time:
             self.observed_stream_time = ts
@@ -73,8 +75,9 @@ class TimeWindowAggregate(WindowedProcessor):
         close_time = self.observed_stream_time - windows.grace_ms
         size, advance = windows.size_ms, windows.advance_ms
         start = (max(0, ts - size + advance) // advance) * advance
-        store, forward, headers = self.store, self.forward, record.headers
-        send_old = self.flags.send_old_values
+        store, headers = self.store, record.headers
+        forwarder = self.forwarder
+        update = forwarder.update
         reducer = self.reducer
         initializer: Any = self.initializer
         aggregator: Any = self.aggregator
@@ -85,6 +88,7 @@ class TimeWindowAggregate(WindowedProcessor):
                 start += advance
                 continue
             old_vt = store.get(key, start)
+            stored = None
             if old_vt is None:
                 new_ts = ts
                 if reducer is not None:
@@ -93,10 +97,13 @@ class TimeWindowAggregate(WindowedProcessor):
                     old = initializer()
                     new = aggregator(key, value, old)
             else:
-                old = old_vt.value
+                old = stored = old_vt.value
                 new = reducer(old, value) if reducer is not None else aggregator(key, value, old)
                 new_ts = ts if ts > old_vt.timestamp else old_vt.timestamp
-            store.put(key, _new_tuple(ValueAndTimestamp, (new, new_ts)), start)
-            change = _new_tuple(Change, (new, old if send_old else None))
-            forward(Record(Windowed(key, window), change, new_ts, headers))
+            # Kafka's ValueAndTimestamp.make(null, ts) is null: a null aggregate deletes the window
+            store.put(
+                key, None if new is None else _new_tuple(ValueAndTimestamp, (new, new_ts)), start
+            )
+            update(Windowed(key, window), new, old, new_ts, headers, stored)
             start += advance
+        forwarder.flush()
