@@ -240,7 +240,7 @@ class DevBroker:
     def _format_storage(self, java: str, jars: KafkaJars) -> None:
         if (self._data_dir / "meta.properties").is_file():
             return  # formatted by an earlier start: keep topics and offsets
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         cmd = [
             java, "-Xmx256m", *self._log_opts(), "-cp", jars.classpath,
             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self._properties),
@@ -384,3 +384,13 @@ def _die_with_parent() -> None:
     """In the child before exec: ask Linux to SIGTERM us when the parent process dies."""
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (Kafka's Uuid text: URL-safe base64 of 16 bytes, no padding).
+    Like Kafka's `Uuid.randomUuid()`, never one starting with '-': the storage tool's argument
+    parser would take it for an option and fail (1 start in 64)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
