@@ -80,8 +80,15 @@ def recent_event_ids(cart: Cart) -> list[str]:
 
 def render_ts(ts_ms: int) -> str:
     """Epoch milliseconds as ISO-8601 UTC with milliseconds: ``2026-11-27T04:00:00.000Z``."""
-    dt = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
+    second = ts_ms // 1000
+    if second != _last_second[0]:  # events come in time order: most share the last second
+        dt = datetime.fromtimestamp(second, tz=UTC)
+        _last_second[0], _last_second[1] = second, dt.strftime("%Y-%m-%dT%H:%M:%S.")
+    return f"{_last_second[1]}{ts_ms % 1000:03d}Z"
+
+
+# The last second rendered by `render_ts` and its text (up to the milliseconds).
+_last_second: list[Any] = [None, ""]
 
 
 def apply(cart: Cart, event: CartEvent, product: Product | None) -> Cart:

@@ -45,6 +45,12 @@ from kstreamy import StreamsBuilder, Topology
 from kstreamy.errors import DeadLetterQueueHandler
 from kstreamy.serdes import String
 
+# Bound once: json.dumps/loads rebuild or re-check these on every call (encoding detection,
+# keyword handling); the output is byte-identical to json.dumps(obj, separators=(",", ":")).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_decode = json.JSONDecoder().decode
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
 
 class JsonValueSerde:
     """Tolerant JSON value serde: any JSON document in, raises ``ValueError`` on non-JSON bytes.
@@ -56,11 +62,24 @@ class JsonValueSerde:
     def serialize(self, topic: str, obj: Any) -> bytes | None:
         if obj is None:
             return None
-        return json.dumps(obj, separators=(",", ":")).encode()
+        return _encode(obj).encode()
 
     def deserialize(self, topic: str, data: bytes | None) -> Any:
         if data is None:
             return None
+        # what json.loads does for UTF-8 bytes (after ruling out UTF-16/32 and BOMs)
+        if (
+            data.__class__ is bytes
+            and len(data) >= 4
+            and data[0]
+            and data[1]
+            and not data.startswith(_BOMS)
+        ):
+            try:
+                text = data.decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                return json.loads(data)  # the very error json.loads raises
+            return _decode(text)
         return json.loads(data)
 
 

@@ -9,7 +9,8 @@ persistent and the task has a state directory) or in-memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from kstreamy.errors import InvalidStateStoreError
@@ -96,6 +97,65 @@ _IMMUTABLE = frozenset({str, int, bytes, float, bool})
 # Serdes whose round trip gives back an equal object of the same exact class: the flush
 # listener may reuse the object last put instead of deserializing its bytes again.
 _ROUND_TRIP: dict[type, type] = {String: str, Long: int, Integer: int, Bytes: bytes}
+# Exact classes of deeply immutable leaves (a value built only of these can be shared).
+_ATOMS = frozenset({str, int, bytes, float, bool, complex, Decimal, type(None)})
+# Read memo: at most this many distinct value bytes per store; it gives up after this many
+# values that are not deeply immutable (such stores decode every read, as before).
+_MEMO_MAX = 4096
+_MEMO_GIVE_UP = 16
+
+
+def deeply_immutable(obj: Any, depth: int = 0) -> bool:
+    """True when ``obj`` can never change: immutable scalars, and tuples, frozensets,
+    `ValueAndTimestamp` and frozen dataclasses (exact classes) made only of such values."""
+    cls = obj.__class__
+    if cls in _ATOMS:
+        return True
+    if depth > 8:
+        return False
+    if cls is tuple or cls is ValueAndTimestamp or cls is frozenset:
+        return all(deeply_immutable(item, depth + 1) for item in obj)
+    params = cls.__dict__.get("__dataclass_params__")
+    if params is None or not params.frozen:
+        return False
+    fields = cls.__dict__.get("__dataclass_fields__", {})
+    return all(deeply_immutable(getattr(obj, name), depth + 1) for name in fields)
+
+
+def memo_decoder(vde: Callable[[str, bytes], Any], give_up: Callable[[], None]) -> Any:
+    """A value deserializer that reuses the object decoded from equal bytes when that object
+    is deeply immutable (a global table's product read on every join decodes once).
+
+    Sharing an object that can never change is indistinguishable from a fresh read, which is
+    what Kafka's stores give; a mutable value is never memoized. After `_MEMO_GIVE_UP` mutable
+    values, or when the memo filled up four times (too many distinct values to hit often),
+    `give_up` rebinds the store to the plain deserializer.
+    """
+    memo: dict[bytes, Any] = {}
+    mutable = 0
+    misses = 0
+
+    def decode(topic: str, raw: bytes) -> Any:
+        nonlocal mutable, misses
+        hit = memo.get(raw)
+        if hit is not None:
+            return hit
+        value = vde(topic, raw)
+        if value is not None and deeply_immutable(value):
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+                misses += 1
+                if misses >= 4:  # the values keep outgrowing the memo: it rarely hits
+                    give_up()
+            memo[raw] = value
+        else:
+            mutable += 1
+            if mutable >= _MEMO_GIVE_UP:
+                memo.clear()
+                give_up()
+        return value
+
+    return decode
 
 
 class MeteredKeyValueStore(Generic[K, V]):
@@ -131,6 +191,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._kde: Any = not_open
         self._vser: Any = not_open
         self._vde: Any = not_open
+        self._get_vde: Any = not_open  # `get`'s deserializer: `_vde` or a read memo over it
         self.bytes_store: BytesStore | None = None
         self.key_serde: Serde | None = None
         self.value_serde: Serde | None = None
@@ -148,6 +209,9 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._put_vb: bytes | None = None
         self._key_round_trip: type | None = None
         self._value_round_trip: type | None = None
+
+    def _memo_give_up(self) -> None:
+        self._get_vde = self._vde
 
     def _bind_closed(self) -> None:
         """Before `init` and after `close`: the bound inner operations raise."""
@@ -225,6 +289,12 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._vde = self.value_serde.deserialize
         self._key_round_trip = _ROUND_TRIP.get(type(self.key_serde))
         self._value_round_trip = _ROUND_TRIP.get(type(value_serde))
+        # a built-in scalar serde decodes about as fast as a memo lookup: no memo for those
+        self._get_vde = (
+            self._vde
+            if self._value_round_trip is not None
+            else memo_decoder(self._vde, self._memo_give_up)
+        )
         self.inner = self._assemble(context)
         self.inner.init(context, root)
         self._bind_open()
@@ -317,7 +387,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._get_key = key
         self._get_kb = kb
         raw = self._inner_get(kb)
-        result: V | None = None if raw is None else self._vde(self._topic, raw)
+        result: V | None = None if raw is None else self._get_vde(self._topic, raw)
         return result
 
     def _get(self, key: K) -> V | None:
@@ -327,7 +397,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._get_key = key
         self._get_kb = kb
         raw = self._inner_get(kb)
-        value: V | None = None if raw is None else self._vde(self._topic, raw)
+        value: V | None = None if raw is None else self._get_vde(self._topic, raw)
         return value
 
     def put(self, key: K, value: V | None) -> None:
