@@ -62,8 +62,12 @@ class Services:
         self._say(f"started {name} (pid {self.procs[name].pid}), log {log.name}")
 
     def _say(self, text: str) -> None:
-        if not self.quiet:
-            print(text)
+        if self.quiet:
+            return
+        try:
+            print(text, flush=True)
+        except (BrokenPipeError, ValueError):  # output closed (e.g. `| head`): keep stopping
+            self.quiet = True
 
     def wait_ready(self, name: str) -> None:
         """Wait for the service's "ready" line in its log since its last start."""
