@@ -12,7 +12,14 @@ from collections.abc import Iterator
 
 from kstreamy.state.api import StateStore, StoreContext
 from kstreamy.state.base import BytesStore
-from kstreamy.state.window import INDEX, NO_TIME, OBSERVED_KEY, PRIMARY, TS_SIZE, _RegisterAs, _ts
+from kstreamy.state.window import (
+    INDEX,
+    PRIMARY,
+    TS_SIZE,
+    TimeIndexedBytesStore,
+    _RegisterAs,
+    _ts,
+)
 
 SUFFIX = 2 * TS_SIZE
 MAX_TIME = (1 << 63) - 1
@@ -34,43 +41,10 @@ def split_session_key(data: bytes) -> tuple[bytes, int, int]:
     )
 
 
-class SessionBytesStore:
+class SessionBytesStore(TimeIndexedBytesStore):
     """Sessions `(key, start, end) -> value` with retention by session end."""
 
-    def __init__(self, inner: BytesStore, retention_ms: int) -> None:
-        if retention_ms < 0:
-            raise ValueError(f"retention must be >= 0 ms, got {retention_ms}")
-        self.inner = inner
-        self.retention_ms = retention_ms
-        self.observed = NO_TIME
-        self._purged_below = NO_TIME
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def persistent(self) -> bool:
-        return self.inner.persistent
-
-    @property
-    def is_open(self) -> bool:
-        return self.inner.is_open
-
-    def init(self, context: StoreContext, root: StateStore) -> None:
-        self.inner.init(_RegisterAs(context, self.restore_batch), root)
-        stored = self.inner.get(OBSERVED_KEY)
-        self.observed = NO_TIME if stored is None else int.from_bytes(stored, "big", signed=True)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    @property
-    def expiry(self) -> int:
-        """Sessions ending before this are expired."""
-        if self.observed == NO_TIME:
-            return NO_TIME
-        return self.observed - self.retention_ms + 1
+    TAIL = TS_SIZE  # a session's time is its end; its start follows
 
     def put(self, key: bytes, start: int, end: int, value: bytes | None) -> bytes | None:
         """Store (None: remove) a session; returns the stored key, None if expired."""
@@ -90,37 +64,6 @@ class SessionBytesStore:
         index = INDEX + end_start[:TS_SIZE] + key + end_start[TS_SIZE:]
         self.inner.put(PRIMARY + stored, value)
         self.inner.put(index, None if value is None else b"")
-
-    def restore_batch(self, batch: list[tuple[bytes, bytes | None]]) -> None:
-        for stored, value in batch:
-            end = int.from_bytes(stored[-SUFFIX:-TS_SIZE], "big")
-            if end > self.observed:
-                self.observed = end
-            self._apply(stored, value)
-        self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
-        self.inner.flush()
-
-    def flush(self) -> None:
-        self.purge_expired()
-        if self.observed != NO_TIME:
-            self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
-        self.inner.flush()
-
-    def purge_expired(self) -> int:
-        expiry = self.expiry
-        if expiry <= 0 or expiry <= self._purged_below:
-            return 0
-        doomed = [k for k, _ in self.inner.range(INDEX, INDEX + _ts(expiry))]
-        deleted = 0
-        for index in doomed:
-            end = index[1 : 1 + TS_SIZE]
-            if int.from_bytes(end, "big") < expiry:
-                key, start = index[1 + TS_SIZE : -TS_SIZE], index[-TS_SIZE:]
-                self.inner.put(PRIMARY + key + end + start, None)
-                self.inner.put(index, None)
-                deleted += 1
-        self._purged_below = expiry
-        return deleted
 
     def fetch_session(self, key: bytes, start: int, end: int) -> bytes | None:
         if end < self.expiry:

@@ -70,19 +70,20 @@ class _RegisterAs:
         return getattr(self._context, name)
 
 
-class WindowBytesStore:
-    """Windows of bytes values keyed by bytes keys, with retention, over a bytes KV store."""
+class TimeIndexedBytesStore:
+    """What window and session bytes stores share: entries under `PRIMARY + key + time + tail`, a
+    time-ordered index under `INDEX + time + key + tail`, the highest time observed (persisted
+    under OBSERVED_KEY) and retention by that time. `TAIL` is what follows the time in both keys
+    (a window's seqnum, a session's start)."""
 
-    def __init__(
-        self, inner: BytesStore, retention_ms: int, retain_duplicates: bool = False
-    ) -> None:
+    TAIL: int
+
+    def __init__(self, inner: BytesStore, retention_ms: int) -> None:
         if retention_ms < 0:
             raise ValueError(f"retention must be >= 0 ms, got {retention_ms}")
         self.inner = inner
         self.retention_ms = retention_ms
-        self.retain_duplicates = retain_duplicates
         self.observed = NO_TIME
-        self._seqnum = 0
         self._purged_below = NO_TIME
 
     @property
@@ -107,10 +108,61 @@ class WindowBytesStore:
 
     @property
     def expiry(self) -> int:
-        """Windows starting before this are expired."""
+        """Entries whose time (window start, session end) is before this are expired."""
         if self.observed == NO_TIME:
             return NO_TIME
         return self.observed - self.retention_ms + 1
+
+    def _apply(self, stored: bytes, value: bytes | None) -> None:
+        raise NotImplementedError
+
+    def restore_batch(self, batch: list[tuple[bytes, bytes | None]]) -> None:
+        """Changelog records carry Kafka's key layout (key + time + tail)."""
+        tail = self.TAIL
+        for stored, value in batch:
+            time = int.from_bytes(stored[-(TS_SIZE + tail) : -tail], "big")
+            if time > self.observed:
+                self.observed = time
+            self._apply(stored, value)
+        self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
+        self.inner.flush()
+
+    def flush(self) -> None:
+        self.purge_expired()
+        if self.observed != NO_TIME:
+            self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
+        self.inner.flush()
+
+    def purge_expired(self) -> int:
+        """Delete every entry older than the retention; returns how many were deleted."""
+        expiry = self.expiry
+        if expiry <= 0 or expiry <= self._purged_below:
+            return 0
+        tail = self.TAIL
+        doomed = [k for k, _ in self.inner.range(INDEX, INDEX + _ts(expiry))]
+        deleted = 0
+        for index in doomed:
+            time = index[1 : 1 + TS_SIZE]
+            if int.from_bytes(time, "big") < expiry:
+                key, rest = index[1 + TS_SIZE : -tail], index[-tail:]
+                self.inner.put(PRIMARY + key + time + rest, None)
+                self.inner.put(index, None)
+                deleted += 1
+        self._purged_below = expiry
+        return deleted
+
+
+class WindowBytesStore(TimeIndexedBytesStore):
+    """Windows of bytes values keyed by bytes keys, with retention, over a bytes KV store."""
+
+    TAIL = SEQ_SIZE
+
+    def __init__(
+        self, inner: BytesStore, retention_ms: int, retain_duplicates: bool = False
+    ) -> None:
+        super().__init__(inner, retention_ms)
+        self.retain_duplicates = retain_duplicates
+        self._seqnum = 0
 
     # --- writes ---------------------------------------------------------------------------------
     def put(self, key: bytes, value: bytes | None, window_start: int) -> bytes | None:
@@ -135,40 +187,6 @@ class WindowBytesStore:
         self.inner.put(PRIMARY + stored, value)
         self.inner.put(index, None if value is None else b"")
 
-    def restore_batch(self, batch: list[tuple[bytes, bytes | None]]) -> None:
-        """Changelog records carry Kafka's window key (key + start + seqnum)."""
-        for stored, value in batch:
-            start = int.from_bytes(stored[-SUFFIX:-SEQ_SIZE], "big")
-            if start > self.observed:
-                self.observed = start
-            self._apply(stored, value)
-        self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
-        self.inner.flush()
-
-    def flush(self) -> None:
-        self.purge_expired()
-        if self.observed != NO_TIME:
-            self.inner.put(OBSERVED_KEY, self.observed.to_bytes(8, "big", signed=True))
-        self.inner.flush()
-
-    def purge_expired(self) -> int:
-        """Delete every window older than the retention; returns how many were deleted."""
-        expiry = self.expiry
-        if expiry <= 0 or expiry <= self._purged_below:
-            return 0
-        doomed = [k for k, _ in self.inner.range(INDEX, INDEX + _ts(expiry))]
-        deleted = 0
-        for index in doomed:
-            start = index[1 : 1 + TS_SIZE]
-            if int.from_bytes(start, "big") < expiry:
-                key, seq = index[1 + TS_SIZE : -SEQ_SIZE], index[-SEQ_SIZE:]
-                self.inner.put(PRIMARY + key + start + seq, None)
-                self.inner.put(index, None)
-                deleted += 1
-        self._purged_below = expiry
-        return deleted
-
-    # --- reads ----------------------------------------------------------------------------------
     def fetch(self, key: bytes, window_start: int) -> bytes | None:
         """The value of one window (seqnum 0), None if absent or expired."""
         if window_start < self.expiry:
