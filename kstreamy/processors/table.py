@@ -85,12 +85,11 @@ def store_getter(context: ProcessorContext, store_name: str) -> ValueGetter:
     return get
 
 
-class KTableSource(AnyProcessor):
-    """Turns a changelog stream into table updates; materializes into `flags.store` if set."""
+class _TableProcessor(AnyProcessor):
+    """A table operator, materialized into `flags.store` when set: then its updates are stored
+    and forwarded through a TupleForwarder (on cache flush when caching is on)."""
 
-    def __init__(self, flags: TableSupplierFlags, topic: str = "") -> None:
-        self.flags = flags
-        self.topic = topic
+    flags: TableSupplierFlags
 
     def init(self, context: ProcessorContext) -> None:
         self.context = context
@@ -98,6 +97,32 @@ class KTableSource(AnyProcessor):
         if self.flags.store is not None:
             self.store = context.get_state_store(self.flags.store)
             self.forwarder = TupleForwarder(context, self.store, self.flags.send_old_values)
+
+
+class _TableValueTransform(_TableProcessor):
+    """filter/map_values on a table: `_apply` maps a value (None: delete); the value getter
+    applies the same function to its parent's values."""
+
+    def _apply(self, key: Any, value: Any) -> Any:
+        raise NotImplementedError
+
+    def getter(self, parent: ValueGetter) -> ValueGetter:
+        def get(key: Any) -> ValueAndTimestamp[Any] | None:
+            vt = parent(key)
+            if vt is None:
+                return None
+            value = self._apply(key, vt.value)
+            return None if value is None else ValueAndTimestamp(value, vt.timestamp)
+
+        return get
+
+
+class KTableSource(_TableProcessor):
+    """Turns a changelog stream into table updates; materializes into `flags.store` if set."""
+
+    def __init__(self, flags: TableSupplierFlags, topic: str = "") -> None:
+        self.flags = flags
+        self.topic = topic
 
     def process(self, record: Record[Any, Any]) -> None:
         if record.key is None:
@@ -133,7 +158,7 @@ def _store_and_forward(proc: Any, record: Record[Any, Any], new: Any, old: Any) 
         proc.context.forward(record.with_value(Change(new, old)))
 
 
-class KTableFilter(AnyProcessor):
+class KTableFilter(_TableValueTransform):
     """filter/filter_not on a table: a filtered-out update becomes a delete (tombstone)."""
 
     def __init__(
@@ -148,13 +173,6 @@ class KTableFilter(AnyProcessor):
             return None
         return value if bool(self.predicate(key, value)) is not self.negate else None
 
-    def init(self, context: ProcessorContext) -> None:
-        self.context = context
-        self.store: Any = None
-        if self.flags.store is not None:
-            self.store = context.get_state_store(self.flags.store)
-            self.forwarder = TupleForwarder(context, self.store, self.flags.send_old_values)
-
     def process(self, record: Record[Any, Any]) -> None:
         change: Change = record.value
         new = self._apply(record.key, change.new)
@@ -163,18 +181,8 @@ class KTableFilter(AnyProcessor):
             return  # Kafka: nothing changed for downstream
         _store_and_forward(self, record, new, old)
 
-    def getter(self, parent: ValueGetter) -> ValueGetter:
-        def get(key: Any) -> ValueAndTimestamp[Any] | None:
-            vt = parent(key)
-            if vt is None:
-                return None
-            value = self._apply(key, vt.value)
-            return None if value is None else ValueAndTimestamp(value, vt.timestamp)
 
-        return get
-
-
-class KTableMapValues(AnyProcessor):
+class KTableMapValues(_TableValueTransform):
     def __init__(self, flags: TableSupplierFlags, mapper: Callable[[Any, Any], Any]) -> None:
         self.flags = flags
         self.mapper = mapper
@@ -182,27 +190,10 @@ class KTableMapValues(AnyProcessor):
     def _apply(self, key: Any, value: Any) -> Any:
         return None if value is None else self.mapper(key, value)
 
-    def init(self, context: ProcessorContext) -> None:
-        self.context = context
-        self.store: Any = None
-        if self.flags.store is not None:
-            self.store = context.get_state_store(self.flags.store)
-            self.forwarder = TupleForwarder(context, self.store, self.flags.send_old_values)
-
     def process(self, record: Record[Any, Any]) -> None:
         change: Change = record.value
         new = self._apply(record.key, change.new)
         _store_and_forward(self, record, new, _old_value(self, record.key, change))
-
-    def getter(self, parent: ValueGetter) -> ValueGetter:
-        def get(key: Any) -> ValueAndTimestamp[Any] | None:
-            vt = parent(key)
-            if vt is None:
-                return None
-            value = self.mapper(key, vt.value)
-            return None if value is None else ValueAndTimestamp(value, vt.timestamp)
-
-        return get
 
 
 class KTableToStream(AnyProcessor):
@@ -212,18 +203,11 @@ class KTableToStream(AnyProcessor):
         self.context.forward(Record(record.key, record.value.new, record.timestamp, record.headers))
 
 
-class KTableMaterialize(AnyProcessor):
+class KTableMaterialize(_TableProcessor):
     """Materializes an upstream table into a store (used for joined tables given `store=`)."""
 
     def __init__(self, flags: TableSupplierFlags) -> None:
         self.flags = flags
-
-    def init(self, context: ProcessorContext) -> None:
-        self.context = context
-        self.store: Any = None
-        if self.flags.store is not None:
-            self.store = context.get_state_store(self.flags.store)
-            self.forwarder = TupleForwarder(context, self.store, self.flags.send_old_values)
 
     def process(self, record: Record[Any, Any]) -> None:
         change: Change = record.value
