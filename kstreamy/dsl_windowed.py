@@ -95,9 +95,7 @@ class _WindowedFront:
         key_serde: Serde,
     ) -> WindowedKTable:
         grouped, graph = self.grouped, self.graph
-        store_name = store or name or graph.new_store_name(prefix)
-        if store is None and name is None:
-            graph.warn_generated(operator, store_name)
+        store_name = graph.aggregate_store_name(operator, store, name, prefix)
         func = graph.name_or_new(name, prefix)
         parent = self.stream.name
         topics = self.stream.source_topics

@@ -109,6 +109,16 @@ class Graph:
     def warn_generated(self, operator: str, store: str) -> None:
         self.generated_state.append(f"{operator} uses the generated name {store}")
 
+    def aggregate_store_name(
+        self, operator: str, store: str | None, name: str | None, prefix: str
+    ) -> str:
+        """An aggregation's store: `store=`, else `name=`, else generated (and warned about at
+        build time, KIP-1111)."""
+        store_name = store or name or self.new_store_name(prefix)
+        if store is None and name is None:
+            self.warn_generated(operator, store_name)
+        return store_name
+
     def _generated_name_messages(self, stores: dict[str, StoreBuilder]) -> list[str]:
         """Stateful operators, stores and internal topics that rely on generated names."""
         messages = list(self.generated_state)

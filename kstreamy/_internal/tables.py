@@ -413,9 +413,7 @@ class KGroupedStream:
         operator: str,
     ) -> KTable:
         graph = self.stream.graph
-        store_name = store or name or graph.new_store_name(store_prefix)
-        if store is None and name is None:
-            graph.warn_generated(operator, store_name)
+        store_name = graph.aggregate_store_name(operator, store, name, store_prefix)
         func = graph.name_or_new(name, func_prefix)
         parent = self.stream.name
         topics = self.stream.source_topics
@@ -497,9 +495,7 @@ class KGroupedTable:
         operator: str,
     ) -> KTable:
         graph = self.table.graph
-        store_name = store or name or graph.new_store_name(store_prefix)
-        if store is None and name is None:
-            graph.warn_generated(operator, store_name)
+        store_name = graph.aggregate_store_name(operator, store, name, store_prefix)
         topic = f"{self.name or store_name}-repartition"
         sink = graph.new_name("KSTREAM-SINK-")
         source = graph.new_name("KSTREAM-SOURCE-")
