@@ -223,6 +223,50 @@ def _bad_fixed(serde: str, size: int, data: Any) -> str:
         return _type_problem("bytes", data)
 
 
+def _json_encoder(default: Any) -> Any:
+    """obj -> UTF-8 JSON bytes, exactly what `json.JSONEncoder(separators=(",", ":"),
+    ensure_ascii=False, allow_nan=False, default=default).encode(obj).encode()` gives, calling
+    the C encoder directly: `JSONEncoder.encode` builds a new C encoder on every call, which
+    costs more than encoding a small value. Without the circular-reference check (a cycle
+    raises RecursionError instead of ValueError; both become a SerializationError)."""
+    reference = json.JSONEncoder(
+        separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default
+    )
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pure-Python json: the reference encoder
+        return lambda obj: reference.encode(obj).encode("utf-8")
+    c_encode = make(
+        None, reference.default, json.encoder.encode_basestring, None, ":", ",",
+        False, False, False,
+    )  # fmt: skip
+    join = "".join
+
+    def encode(obj: Any) -> bytes:
+        return join(c_encode(obj, 0)).encode("utf-8")
+
+    return encode
+
+
+def _json_decoder() -> Any:
+    """UTF-8 JSON bytes -> object, as `json.JSONDecoder().decode(str(data, "utf-8"))`: the C
+    scanner straight away for a document without surrounding whitespace (what serializers
+    write); anything else (whitespace, errors) takes the reference path for its exact result."""
+    reference = json.JSONDecoder()
+    decode, scan = reference.decode, getattr(reference, "scan_once")  # noqa: B009 — untyped
+
+    def decoder(data: Any) -> Any:
+        text = str(data, "utf-8")
+        try:
+            obj, end = scan(text, 0)
+        except StopIteration:
+            return decode(text)
+        if end != len(text):
+            return decode(text)
+        return obj
+
+    return decoder
+
+
 class Json:
     """JSON text in UTF-8: compact separators, keys in insertion order, strict (no NaN/Infinity).
 
@@ -233,21 +277,14 @@ class Json:
 
     def __init__(self, default: Any = None) -> None:
         self._default = default
-        encoder = json.JSONEncoder(
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-            sort_keys=False,
-            default=default,
-        )
-        self._encode = encoder.encode
-        self._decode = json.JSONDecoder().decode
+        self._encode = _json_encoder(default)
+        self._decode = _json_decoder()
 
     def serialize(self, topic: str, obj: Any) -> bytes | None:
         if obj is None:
             return None
         try:
-            return self._encode(obj).encode("utf-8")
+            return self._encode(obj)  # type: ignore[no-any-return]
         except (TypeError, ValueError, RecursionError) as exc:
             raise SerializationError(topic, "Json", exc) from exc
 
@@ -255,7 +292,7 @@ class Json:
         if data is None:
             return None
         try:
-            return self._decode(str(data, "utf-8"))
+            return self._decode(data)
         except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8
             raise DeserializationError(topic, serde="Json", cause=exc) from exc
 

@@ -10,13 +10,14 @@ worker thread and librdkafka's threads). Topologies: `passthrough` (source -> si
     .venv/bin/python benchmarks/micro/bench_runtime.py --bootstrap 127.0.0.1:39600 \
         --records 100000 --topology cart --guarantee exactly_once_v2 --repeat 3
 
-`--profile FILE` runs the first run under cProfile (all threads are not profiled: only the
+`--profile FILE` runs the last run under cProfile (all threads are not profiled: only the
 worker thread, via `threading.setprofile`-free cProfile around `Worker._loop`).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import resource
@@ -33,6 +34,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from kstreamy._internal.gc_tuning import restore_gc, tune_gc_for_processing
 from kstreamy.dsl import StreamsBuilder
 from kstreamy.runtime.app import KafkaStreams, State
 from kstreamy.serdes import Bytes
@@ -91,6 +93,22 @@ def end_offsets(bootstrap: str, topic: str, partitions: int) -> list[TopicPartit
         c.close()
 
 
+class GcTimer:
+    """CPU seconds (of the collecting thread) spent in garbage collections while installed."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.thread_time()
+        else:
+            self.seconds += time.thread_time() - self._start
+            self.collections += 1
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -140,6 +158,8 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
             if processed > 0:
                 break
             time.sleep(0.005)
+        gc_timer = GcTimer()
+        gc.callbacks.append(gc_timer)
         started, cpu0 = time.perf_counter(), cpu_seconds()
         done = False
         while time.monotonic() < deadline and not done:
@@ -148,6 +168,7 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
             if not done:
                 time.sleep(0.02)
         elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
+        gc.callbacks.remove(gc_timer)
         metrics = list(app.metrics().values())
         state = app.state
         app.close(timeout=30)
@@ -165,6 +186,9 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
         "records_per_s": round(total / elapsed),
         "cpu_s_per_1k": round(cpu / total * 1000, 4),
         "commits": sum(int(m["commits"]) for m in metrics),
+        "gc_tuned": bool(args.tune_gc),
+        "gc_s_per_1k": round(gc_timer.seconds / total * 1000, 4),
+        "gc_collections": gc_timer.collections,
         "commit_latency_avg_ms": round(
             1000 * statistics.mean(float(m["commit_latency_avg_s"]) for m in metrics), 2
         ),
@@ -184,7 +208,10 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--profile", default=None, help="cProfile output file (first run)")
+    parser.add_argument("--profile", default=None, help="cProfile output file (last run)")
+    parser.add_argument("--tune-gc", action="store_true",
+                        help="apply kstreamy._internal.gc_tuning before each run (the worker "
+                             "thread shares this process's collector)")  # fmt: skip
     args = parser.parse_args()
     if args.records > 200_000:
         raise SystemExit("--records is capped at 200000 (shared machine)")
@@ -206,7 +233,10 @@ def main() -> None:
     ends = end_offsets(args.bootstrap, topics["input"], args.partitions)
     results = []
     for i in range(args.repeat):
-        result = run_once(args, topics, ends, args.profile if i == 0 else None)
+        previous = tune_gc_for_processing() if args.tune_gc else None
+        result = run_once(args, topics, ends, args.profile if i == args.repeat - 1 else None)
+        if previous is not None:
+            restore_gc(previous)
         print(json.dumps(result), flush=True)
         results.append(result)
     rates = [r["records_per_s"] for r in results]

@@ -18,6 +18,11 @@ LMDB rejects empty keys, so every key is stored behind a one-byte tag (`\x00`), 
 byte order; keys are limited to LMDB's maximum key size minus that byte (510 bytes); longer keys
 raise `StoreError`.
 Interactive queries (`query_*`) see the last committed batch; the task's own reads see its writes.
+
+Reads of committed data are remembered (key -> bytes or None, up to `READ_CACHE_BYTES` per
+store, dropped whole when full) and forgotten for every key a flush writes: a GlobalKTable looked
+up on every record then costs a dict lookup instead of an LMDB call, which releases and retakes
+the GIL each time (costly when other threads or processes compete for the CPU).
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ DEFAULT_MAP_SIZE = 64 * 1024 * 1024
 MAP_SIZE_CONFIG = "kstreamy.lmdb.map.size"
 MAX_READERS = 256
 CHUNK = 512
+READ_CACHE_BYTES = 8 * 1024 * 1024
+_READ_ENTRY_OVERHEAD = 64
 TAG = b"\x00"
 
 _MISSING: Any = object()
@@ -123,6 +130,8 @@ class LmdbKeyValueStore(BytesStore):
         self._env: Any = None
         self._rtxn: Any = None
         self._pending: dict[bytes, bytes | None] = {}
+        self._reads: dict[bytes, bytes | None] = {}
+        self._reads_size = 0
         self._query_lock = threading.Lock()
         self.path: Path | None = None
         self.map_size = 0
@@ -138,6 +147,7 @@ class LmdbKeyValueStore(BytesStore):
         self._env = open_environment(self.path, size)
         self.map_size = int(self._env.info()["map_size"])
         self._pending = {}
+        self._forget_reads()
         self._rtxn = begin_read(self._env)
 
     def _close(self) -> None:
@@ -145,6 +155,7 @@ class LmdbKeyValueStore(BytesStore):
         # changelog (past the last checkpoint) is the truth.
         with self._query_lock:
             self._pending = {}
+            self._forget_reads()
             if self._rtxn is not None:
                 self._rtxn.abort()
                 self._rtxn = None
@@ -182,6 +193,17 @@ class LmdbKeyValueStore(BytesStore):
                 ) from exc
         self._rtxn.abort()
         self._rtxn = begin_read(env)
+        reads = self._reads
+        if reads:
+            if len(batch) * 4 >= len(reads):
+                self._forget_reads()
+            else:
+                for key, _ in batch:
+                    reads.pop(key, None)  # sizes stay counted: over-counting only clears sooner
+
+    def _forget_reads(self) -> None:
+        self._reads = {}
+        self._reads_size = 0
 
     def _grow(self) -> None:
         # set_mapsize needs no open transaction in this process: queries hold _query_lock while
@@ -202,7 +224,21 @@ class LmdbKeyValueStore(BytesStore):
         value = self._pending.get(key, _MISSING)
         if value is not _MISSING:
             return value  # type: ignore[no-any-return]
-        return self._rtxn.get(TAG + key)  # type: ignore[no-any-return]
+        reads = self._reads
+        value = reads.get(key, _MISSING)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
+        value = self._rtxn.get(TAG + key)
+        size = self._reads_size + len(key) + _READ_ENTRY_OVERHEAD
+        if value is not None:
+            size += len(value)
+        if size > READ_CACHE_BYTES:
+            self._forget_reads()
+            reads = self._reads
+            size = len(key) + _READ_ENTRY_OVERHEAD + (0 if value is None else len(value))
+        reads[key] = value
+        self._reads_size = size
+        return value  # type: ignore[no-any-return]
 
     def put(self, key: bytes, value: bytes | None) -> None:
         self._pending[key] = value

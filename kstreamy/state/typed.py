@@ -9,8 +9,7 @@ persistent and the task has a state directory) or in-memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from decimal import Decimal
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from kstreamy.errors import InvalidStateStoreError
@@ -27,11 +26,28 @@ from kstreamy.state.caching import CachingKeyValueStore
 from kstreamy.state.logging_layer import ChangeLoggingKeyValueStore
 from kstreamy.state.memory import InMemoryKeyValueStore
 from kstreamy.state.serde_util import TimestampedSerde, resolve_serde
+from kstreamy.state.value_memo import (
+    OBJECT_MEMO_MAX,
+    deeply_immutable,
+    exact_round_trip,
+    memo_copier,
+    memo_decoder,
+    native_flat,
+)
+
+__all__ = [
+    "MeteredKeyValueStore",
+    "StoreMetrics",
+    "deeply_immutable",
+    "memo_copier",
+    "memo_decoder",
+]
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 _now_ns = time.perf_counter_ns
+_new_vat = tuple.__new__  # a ValueAndTimestamp without its Python-level __new__ (hot path)
 
 
 class _NotOpen:
@@ -97,65 +113,6 @@ _IMMUTABLE = frozenset({str, int, bytes, float, bool})
 # Serdes whose round trip gives back an equal object of the same exact class: the flush
 # listener may reuse the object last put instead of deserializing its bytes again.
 _ROUND_TRIP: dict[type, type] = {String: str, Long: int, Integer: int, Bytes: bytes}
-# Exact classes of deeply immutable leaves (a value built only of these can be shared).
-_ATOMS = frozenset({str, int, bytes, float, bool, complex, Decimal, type(None)})
-# Read memo: at most this many distinct value bytes per store; it gives up after this many
-# values that are not deeply immutable (such stores decode every read, as before).
-_MEMO_MAX = 4096
-_MEMO_GIVE_UP = 16
-
-
-def deeply_immutable(obj: Any, depth: int = 0) -> bool:
-    """True when ``obj`` can never change: immutable scalars, and tuples, frozensets,
-    `ValueAndTimestamp` and frozen dataclasses (exact classes) made only of such values."""
-    cls = obj.__class__
-    if cls in _ATOMS:
-        return True
-    if depth > 8:
-        return False
-    if cls is tuple or cls is ValueAndTimestamp or cls is frozenset:
-        return all(deeply_immutable(item, depth + 1) for item in obj)
-    params = cls.__dict__.get("__dataclass_params__")
-    if params is None or not params.frozen:
-        return False
-    fields = cls.__dict__.get("__dataclass_fields__", {})
-    return all(deeply_immutable(getattr(obj, name), depth + 1) for name in fields)
-
-
-def memo_decoder(vde: Callable[[str, bytes], Any], give_up: Callable[[], None]) -> Any:
-    """A value deserializer that reuses the object decoded from equal bytes when that object
-    is deeply immutable (a global table's product read on every join decodes once).
-
-    Sharing an object that can never change is indistinguishable from a fresh read, which is
-    what Kafka's stores give; a mutable value is never memoized. After `_MEMO_GIVE_UP` mutable
-    values, or when the memo filled up four times (too many distinct values to hit often),
-    `give_up` rebinds the store to the plain deserializer.
-    """
-    memo: dict[bytes, Any] = {}
-    mutable = 0
-    misses = 0
-
-    def decode(topic: str, raw: bytes) -> Any:
-        nonlocal mutable, misses
-        hit = memo.get(raw)
-        if hit is not None:
-            return hit
-        value = vde(topic, raw)
-        if value is not None and deeply_immutable(value):
-            if len(memo) >= _MEMO_MAX:
-                memo.clear()
-                misses += 1
-                if misses >= 4:  # the values keep outgrowing the memo: it rarely hits
-                    give_up()
-            memo[raw] = value
-        else:
-            mutable += 1
-            if mutable >= _MEMO_GIVE_UP:
-                memo.clear()
-                give_up()
-        return value
-
-    return decode
 
 
 class MeteredKeyValueStore(Generic[K, V]):
@@ -209,6 +166,10 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._put_vb: bytes | None = None
         self._key_round_trip: type | None = None
         self._value_round_trip: type | None = None
+        # objects memo (caching stores whose serde round-trips flat values exactly): value
+        # bytes put under a key -> a private copy of the flat value they encode; a read or a
+        # cache flush that finds these very bytes (identity) copies it instead of decoding
+        self._objects: dict[bytes, tuple[bytes, Any]] | None = None
 
     def _memo_give_up(self) -> None:
         self._get_vde = self._vde
@@ -297,6 +258,11 @@ class MeteredKeyValueStore(Generic[K, V]):
         )
         self.inner = self._assemble(context)
         self.inner.init(context, root)
+        self._objects = (
+            {}
+            if isinstance(self.inner, CachingKeyValueStore) and exact_round_trip(value_serde)
+            else None
+        )
         self._bind_open()
         if self._flush_listener is not None:
             self.set_flush_listener(*self._flush_listener)
@@ -314,6 +280,7 @@ class MeteredKeyValueStore(Generic[K, V]):
             self.inner = _NotOpen(self._name)
             self._bind_closed()
             self._get_key = self._put_key = self._put_value = None
+            self._objects = None
             inner.close()
 
     def set_flush_listener(self, listener: FlushListener, send_old_values: bool) -> bool:
@@ -345,7 +312,11 @@ class MeteredKeyValueStore(Generic[K, V]):
             typed_new: Any = None
             if new is not None:
                 last = self._put_value
-                if new is not self._put_vb:
+                objects = self._objects
+                hit = None if objects is None else objects.get(key)
+                if hit is not None and hit[0] is new:
+                    typed_new = self._copy_object(hit[1])
+                elif new is not self._put_vb:
                     typed_new = vde(topic, new)
                 elif timestamped:
                     typed_new = (
@@ -387,7 +358,15 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._get_key = key
         self._get_kb = kb
         raw = self._inner_get(kb)
-        result: V | None = None if raw is None else self._get_vde(self._topic, raw)
+        if raw is None:
+            return None
+        objects = self._objects
+        if objects is not None:
+            hit = objects.get(kb)
+            if hit is not None and hit[0] is raw:  # the very bytes put: copy, do not decode
+                copied: V = self._copy_object(hit[1])
+                return copied
+        result: V = self._get_vde(self._topic, raw)
         return result
 
     def _get(self, key: K) -> V | None:
@@ -397,7 +376,15 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._get_key = key
         self._get_kb = kb
         raw = self._inner_get(kb)
-        value: V | None = None if raw is None else self._get_vde(self._topic, raw)
+        if raw is None:
+            return None
+        objects = self._objects
+        if objects is not None:
+            hit = objects.get(kb)
+            if hit is not None and hit[0] is raw:
+                copied: V = self._copy_object(hit[1])
+                return copied
+        value: V = self._get_vde(self._topic, raw)
         return value
 
     def put(self, key: K, value: V | None) -> None:
@@ -420,6 +407,8 @@ class MeteredKeyValueStore(Generic[K, V]):
                 kb = self._key(key)
         vb = None if value is None else self._vser(self._topic, value)
         self._inner_put(kb, vb)
+        if self._objects is not None:
+            self._remember_object(kb, vb, value)
         self._put_key = key
         self._put_kb = kb
         self._put_value = value
@@ -435,10 +424,39 @@ class MeteredKeyValueStore(Generic[K, V]):
                 kb = self._key(key)
         vb = None if value is None else self._vser(self._topic, value)
         self._inner_put(kb, vb)
+        if self._objects is not None:
+            self._remember_object(kb, vb, value)
         self._put_key = key
         self._put_kb = kb
         self._put_value = value
         self._put_vb = vb
+
+    def _remember_object(self, kb: bytes, vb: bytes | None, value: Any) -> None:
+        """After a put: keep a private copy of a flat value with the bytes that encode it."""
+        objects = self._objects
+        assert objects is not None
+        snapshot = None
+        if vb is not None:
+            if self.timestamped:
+                if (
+                    value.__class__ is ValueAndTimestamp
+                    and value[1].__class__ is int
+                    and native_flat(value[0])
+                ):
+                    snapshot = _new_vat(ValueAndTimestamp, (value[0].copy(), value[1]))
+            elif native_flat(value):
+                snapshot = value.copy()
+        if snapshot is None or vb is None:
+            objects.pop(kb, None)
+            return
+        if len(objects) >= OBJECT_MEMO_MAX:
+            objects.clear()
+        objects[kb] = (vb, snapshot)
+
+    def _copy_object(self, snapshot: Any) -> Any:
+        if self.timestamped:
+            return _new_vat(ValueAndTimestamp, (snapshot[0].copy(), snapshot[1]))
+        return snapshot.copy()
 
     def _timed_write(self, start: int) -> None:
         metrics = self.metrics
@@ -450,6 +468,8 @@ class MeteredKeyValueStore(Generic[K, V]):
 
     def put_if_absent(self, key: K, value: V) -> V | None:
         start = _now_ns()
+        if self._objects is not None:
+            self._objects.pop(self._key(key), None)
         old = self.inner.put_if_absent(self._key(key), self._vser(self._topic, value))
         self._timed_write(start)
         return None if old is None else self._vde(self._topic, old)
@@ -460,6 +480,8 @@ class MeteredKeyValueStore(Generic[K, V]):
 
     def delete(self, key: K) -> V | None:
         start = _now_ns()
+        if self._objects is not None:
+            self._objects.pop(self._key(key), None)
         old = self.inner.delete(self._key(key))
         self._timed_write(start)
         return None if old is None else self._vde(self._topic, old)

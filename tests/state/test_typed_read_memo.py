@@ -105,3 +105,31 @@ def test_deeply_immutable() -> None:
     assert not deeply_immutable(Holder(["x"]))  # frozen, but holds a list
     assert not deeply_immutable(Mutable("x"))
     assert not deeply_immutable({"a": 1}) and not deeply_immutable([1])
+
+
+def test_flat_containers_decode_once_and_every_reader_gets_its_own_copy() -> None:
+    serde = CountingSerde(frozen=False)
+    store = open_store(serde, timestamped=True)
+    store.put("p", ValueAndTimestamp({"price": 7, "name": "x"}, 5))
+    store.put("l", ValueAndTimestamp([1, "a", None], 6))
+    for _ in range(40):  # far past the give-up count for values that are not flat
+        product = store.get("p")
+        assert product == ValueAndTimestamp({"price": 7, "name": "x"}, 5)
+        product.value["price"] = 99  # a reader mutating its copy changes nothing stored
+        listed = store.get("l")
+        assert listed == ValueAndTimestamp([1, "a", None], 6)
+        listed.value.append(2)
+    assert serde.decodes == 2
+    store.put("p", ValueAndTimestamp({"price": 8, "name": "x"}, 5))  # new bytes: decoded
+    assert store.get("p") == ValueAndTimestamp({"price": 8, "name": "x"}, 5)
+    assert serde.decodes == 3
+
+
+def test_flat_plain_dict_values_are_copied() -> None:
+    serde = CountingSerde(frozen=False)
+    store = open_store(serde)
+    store.put("a", {"a": 1})
+    first = store.get("a")
+    first["a"] = 2
+    assert store.get("a") == {"a": 1} and store.get("a") is not store.get("a")
+    assert serde.decodes == 1
