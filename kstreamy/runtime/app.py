@@ -11,6 +11,12 @@ States and transitions are Kafka's: CREATED -> REBALANCING <-> RUNNING -> PENDIN
 NOT_RUNNING, and -> PENDING_ERROR -> ERROR when a worker dies and the uncaught exception handler
 says to shut down. Every transition is logged once.
 
+Standby replicas (`num.standby.replicas` = N): each stateful task keeps warm copies on N other
+group members, placed by a rule every member derives from the group's description (see
+`standby.py`); a standby only applies its changelog, and when its task moves to that member only
+the tail since its last read is restored. `metrics()` lists each worker's `tasks`,
+`restoring_tasks`, `standby_tasks` and `standby_lag` (per task).
+
 Failover timing: the runtime sets `session.timeout.ms=10000` and `heartbeat.interval.ms=2500`
 on the group consumer unless configured, and exactly_once_v2 producers use
 `transaction.timeout.ms=10000`, so after a SIGKILL the group reassigns the dead member's tasks
@@ -39,6 +45,7 @@ from kstreamy.runtime.internal_topics import (
 from kstreamy.runtime.queries import KeyQueryMetadata
 from kstreamy.runtime.restoration import StateRestoreListener
 from kstreamy.runtime.worker import Worker, WorkerSetup, WorkerState
+from kstreamy.runtime.worker_tasks import RESTORING, RUNNING
 from kstreamy.state.directory import StateDirectory, TaskLock
 from kstreamy.topology import Topology
 
@@ -194,12 +201,6 @@ class KafkaStreams:
             if self._state is not State.CREATED:
                 raise StreamsError(f"start() in state {self._state.value}: a client starts once")
             self.config.require_kafka_settings()
-            if self.config.num_standby_replicas > 0:
-                log.warning(
-                    "num.standby.replicas=%d is not supported yet: a task that moves restores "
-                    "from its changelog (from the checkpoint when this instance ran it before)",
-                    self.config.num_standby_replicas,
-                )
             self._set_state(State.REBALANCING)
         try:
             self.plan = self._prepare_topics()
@@ -433,19 +434,46 @@ class KafkaStreams:
                 for name, snapshot in per_worker.items():
                     result[f"process-{index}/{name}"] = snapshot
             return result
-        return {
-            w.name: {**w.metrics.snapshot(), "tasks": sorted(str(t) for t in w.tasks)}
-            for w in self._workers
-        }
+        return {w.name: {**w.metrics.snapshot(), **_task_metrics(w)} for w in self._workers}
 
     def local_tasks(self) -> list[str]:
-        """Ids of the tasks this instance runs (all worker threads or processes)."""
+        """Ids of the active tasks this instance runs (all worker threads or processes)."""
         return sorted(t for m in self.metrics().values() for t in m.get("tasks", []))
+
+    def standby_tasks(self) -> list[str]:
+        """Ids of the standby tasks this instance keeps warm (`num.standby.replicas`)."""
+        return sorted(t for m in self.metrics().values() for t in m.get("standby_tasks", []))
+
+
+def _task_metrics(worker: Worker) -> dict[str, Any]:
+    """Active, restoring and standby task ids of a worker; per standby task its lag (records of
+    its changelogs not applied yet, from the last fetch's high watermark) and the records it
+    applied since it was opened."""
+    tasks = list(worker.tasks.items())
+    standbys = list(worker.standbys)
+    lag: dict[str, int] = {}
+    applied: dict[str, int] = {}
+    reader = worker.reader
+    if reader is not None:
+        for cp in list(reader.partitions.values()):
+            if cp.standby:
+                key = str(cp.task_id)
+                lag[key] = lag.get(key, 0) + cp.lag
+                applied[key] = applied.get(key, 0) + cp.restored
+    return {
+        "tasks": sorted(str(t) for t, _ in tasks),
+        "restoring_tasks": sorted(str(t) for t, e in tasks if e.state == RESTORING),
+        "standby_tasks": sorted(str(t) for t in standbys),
+        "standby_lag": lag,
+        "standby_applied": applied,
+    }
 
 
 class ReadOnlyStoreFacade:
-    """Reads a store across every local task that has it (and the global store). A timestamped
-    (DSL) store shows plain values, as Kafka's `QueryableStoreTypes.keyValueStore()` does."""
+    """Reads a store across every local running task that has it (and the global store). A
+    timestamped (DSL) store shows plain values, as Kafka's `QueryableStoreTypes.keyValueStore()`
+    does. Tasks still restoring and standby tasks are not served (Kafka's default, without
+    stale stores enabled): their keys read as absent until the task runs."""
 
     def __init__(self, name: str, workers: list[Worker]) -> None:
         self.name = name
@@ -460,6 +488,8 @@ class ReadOnlyStoreFacade:
             if worker.global_updater is not None and self.name in worker.global_updater.stores:
                 stores.append(worker.global_updater.stores[self.name])
             for entry in list(worker.tasks.values()):
+                if entry.state != RUNNING:  # restoring: not current yet (Kafka does not serve
+                    continue  # it either); standbys are never in `tasks`
                 store = entry.task.stores.get(self.name)
                 if store is not None:
                     stores.append(store)

@@ -4,10 +4,14 @@ The loop: consume a batch, route each record to its task (tasks with several inp
 take their records in timestamp order), punctuate, and every `commit.interval.ms` run the commit
 protocol of `commit.py`. Rebalances (eager, range assignor) commit in `on_revoke`, keep the
 tasks open until `on_assign` says which stay, close the others cleanly (keeping their state
-directory) and open the new ones: open the stores, restore them from the changelogs (a
-checkpoint outside a changelog's offsets wipes the task's state first), then init processors.
-Under exactly_once_v2 any failure aborts the transaction, drops the tasks' state and rewinds to
-the committed offsets.
+directory) and open the new ones: open the stores and register their changelogs with the
+worker's `ChangelogReader` (a checkpoint outside a changelog's offsets wipes the task's state
+first). A task with records to restore is RESTORING: its input partitions are paused, and each
+loop iteration applies one bounded chunk of changelog records while the running tasks keep
+processing; once caught up its processors are initialised and its partitions resumed (Kafka
+Streams' state updater). The worker is RUNNING once no task restores. Standby tasks (see
+`standby.py`) are fed by the same reader. Under exactly_once_v2 any failure aborts the
+transaction, drops the tasks' state and rewinds to the committed offsets.
 """
 
 from __future__ import annotations
@@ -20,12 +24,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from kstreamy.config import StreamsConfig
 from kstreamy.errors import StreamsError
 from kstreamy.processor import TaskId
+from kstreamy.runtime.changelog_reader import ChangelogReader
 from kstreamy.runtime.commit import commit_tasks
 from kstreamy.runtime.eos import (
     ProducerFencedError,
@@ -39,21 +43,23 @@ from kstreamy.runtime.internal_topics import TopicPlan
 from kstreamy.runtime.kafka_collector import KafkaRecordCollector
 from kstreamy.runtime.metrics import WorkerMetrics
 from kstreamy.runtime.queries import SERVER_SEPARATOR
-from kstreamy.runtime.restoration import StateRestoreListener, restore_store
+from kstreamy.runtime.restoration import StateRestoreListener
+from kstreamy.runtime.standby import MembershipWatcher
 from kstreamy.runtime.task import Task
-from kstreamy.state.checkpoint import OffsetCheckpoint
+from kstreamy.runtime.worker_tasks import (
+    CHECKPOINT_DELTA,
+    RESTORING,
+    RUNNING,
+    STANDBY,
+    TaskManagement,
+    _TaskEntry,
+)
 from kstreamy.state.directory import StateDirectory
-from kstreamy.state.errors import CheckpointError, CheckpointOutOfRangeError
 from kstreamy.topology import SubTopology, Topology
 
 log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[[dict[str, Any]], Any]
-
-CHECKPOINT_DELTA = 10_000
-"""At-least-once commits rewrite a task's checkpoint only once its changelog offsets moved by
-this many records (Kafka's OFFSET_DELTA_THRESHOLD_FOR_CHECKPOINT): a checkpoint is an fsync'd
-file, and an older one only means a longer restore. Closing a task always writes it."""
 
 
 class WorkerState(Enum):
@@ -88,18 +94,6 @@ class WorkerSetup:
     """Per client kind: settings the runtime adds unless the user set them (timeouts)."""
 
 
-@dataclass
-class _TaskEntry:
-    task: Task
-    task_dir: Path | None
-    persistent: bool
-    changelog_next: dict[tuple[str, int], int]
-    partitions: list[tuple[str, int]]
-    checkpointed: dict[tuple[str, int], int] = field(default_factory=dict)
-    """The offsets the checkpoint file holds (written when they moved far enough, see
-    `CHECKPOINT_DELTA`)."""
-
-
 def _as_exception(exc: Any) -> BaseException:
     """confluent-kafka sometimes raises a bare `KafkaError`, which the traceback machinery can't
     format; wrap it in a StreamsError naming it."""
@@ -112,7 +106,10 @@ def _as_exception(exc: Any) -> BaseException:
     return StreamsError(f"Kafka client error: {exc}")
 
 
-class Worker:
+__all__ = ["CHECKPOINT_DELTA", "STANDBY", "Worker", "WorkerSetup", "WorkerState", "_TaskEntry"]
+
+
+class Worker(TaskManagement):
     """See the module docstring; `run()` is the thread (or process) body."""
 
     def __init__(
@@ -129,6 +126,12 @@ class Worker:
         self.metrics = WorkerMetrics()
         self.error: BaseException | None = None
         self.tasks: dict[TaskId, _TaskEntry] = {}
+        """Active tasks, RESTORING or RUNNING."""
+        self.standbys: dict[TaskId, _TaskEntry] = {}
+        self._restoring: dict[tuple[str, int], _TaskEntry] = {}
+        """Input partition -> its RESTORING task (records fetched for it are buffered)."""
+        self.reader: ChangelogReader | None = None
+        self._watcher: MembershipWatcher | None = None
         self._on_state_change = on_state_change
         self._consumer_factory = consumer_factory
         self._stop = threading.Event()
@@ -203,6 +206,11 @@ class Worker:
         # only changelog offsets are needed (checkpoints): other topics get a cheaper callback
         self.collector.tracked_topics = frozenset(setup.plan.store_changelogs.values())
         self._restore_consumer = self._consumer_factory(self.client_config("restore_consumer"))
+        self.reader = ChangelogReader(
+            self._restore_consumer, self.metrics.restoration, self.restore_listener, self.name
+        )
+        if self.config.num_standby_replicas > 0 and setup.plan.store_changelogs:
+            self._watcher = MembershipWatcher(self._admin, setup.application_id)
         cache_bytes = self.config.cache_max_bytes
         self._thread_cache = ThreadCache(cache_bytes) if cache_bytes > 0 else None
         if setup.topology.global_stores:
@@ -216,6 +224,11 @@ class Worker:
                 self._consumer_factory(self.client_config("global_consumer")),
             )
         self.consumer = self._consumer_factory(self.client_config("consumer"))
+
+    def _admin(self) -> Any:
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient(self.client_config("admin"))
 
     def _subscribe(self) -> None:
         topics = self.setup.plan.all_source_topics()
@@ -232,18 +245,28 @@ class Worker:
         poll_timeout = self.config.poll_ms / 1000.0
         last_commit = time.monotonic()
         metrics = self.metrics
+        reader = self.reader
+        assert reader is not None
         while not self._stop.is_set():
-            msgs = self.consumer.consume(num_messages=batch, timeout=poll_timeout)
+            restoring = bool(self._restoring)
+            msgs = self.consumer.consume(
+                num_messages=batch, timeout=0 if restoring else poll_timeout
+            )
             try:
                 if msgs:
                     self._process(msgs)
                     metrics.records_processed += len(msgs)
+                if reader.busy:
+                    self._restore_step(poll_timeout if restoring and not msgs else 0.0)
+                if self._watcher is not None:
+                    self._maybe_update_standbys()
                 if self.global_updater is not None:
                     self.global_updater.poll()
                 self._punctuate_wall_clock()
                 now = time.monotonic()
                 if now - last_commit >= interval or self._commit_requested():
                     self.commit()
+                    self._checkpoint_standbys(force=False)
                     if self.global_updater is not None:
                         self.global_updater.maybe_checkpoint()
                     last_commit = time.monotonic()
@@ -264,7 +287,10 @@ class Worker:
             part = msg.partition()
             parts = route.get(topic)
             task = parts.get(part) if parts is not None else None
-            if task is None:  # a partition revoked while its records were in flight
+            if task is None:  # restoring (kept for later), or revoked while in flight
+                restoring = self._restoring.get((topic, part))
+                if restoring is not None:
+                    restoring.buffered.append(msg)
                 continue
             if multi and task.task_id in multi:
                 if pending is None:
@@ -302,53 +328,39 @@ class Worker:
     def _punctuate_wall_clock(self) -> None:
         now = int(time.time() * 1000)
         for entry in self.tasks.values():
-            if entry.task.wall_schedules:
+            if entry.state == RUNNING and entry.task.wall_schedules:
                 entry.task.punctuate_wall_clock(now)
 
     def _commit_requested(self) -> bool:
         return any(e.task.commit_requested for e in self.tasks.values())
 
+    def running_tasks(self) -> list[_TaskEntry]:
+        """The active tasks that process (not RESTORING): the ones a commit covers."""
+        return [e for e in self.tasks.values() if e.state == RUNNING]
+
     def commit(self) -> None:
-        """Run the numbered commit protocol over every task (see `commit.py`)."""
+        """Run the numbered commit protocol over every running task (see `commit.py`)."""
         assert self.producer is not None and self.collector is not None
-        if not self.tasks:
+        entries = self.running_tasks()
+        if not entries:
             return
-        if not any(e.task.commit_needed for e in self.tasks.values()) and not (
-            self.producer.in_transaction
-        ):
+        if not any(e.task.commit_needed for e in entries) and not self.producer.in_transaction:
             return
         started = time.monotonic()
-        positions = commit_tasks(self, list(self.tasks.values()))
+        positions = commit_tasks(self, entries)
         self.metrics.record_commit(time.monotonic() - started)
         update_lag(self, positions)
         self._purger.maybe_purge(self, positions)
 
     def committable_offsets(self) -> list[Any]:
-        """The consumer's position on every partition a task owns (the next offset to read)."""
+        """The consumer's position on every partition a running task owns (the next offset to
+        read); a RESTORING task commits nothing (records buffered for it are not processed)."""
         from confluent_kafka import TopicPartition
 
-        tps = [TopicPartition(t, p) for e in self.tasks.values() for t, p in e.partitions]
+        tps = [TopicPartition(t, p) for e in self.running_tasks() for t, p in e.partitions]
         if not tps:
             return []
         return [tp for tp in self.consumer.position(tps) if tp.offset >= 0]
-
-    def write_checkpoint(self, entry: _TaskEntry, force: bool = True) -> None:
-        """Checkpoint the acknowledged changelog offsets of a persistent task; unless `force`,
-        only once they moved by `CHECKPOINT_DELTA` records since the last checkpoint."""
-        if entry.task_dir is None or not entry.persistent:
-            return
-        assert self.collector is not None
-        offsets = self.collector.offsets
-        moved = 0
-        for tp, current in entry.changelog_next.items():
-            acked = offsets.get(tp)
-            if acked is not None and acked + 1 > current:
-                entry.changelog_next[tp] = current = acked + 1
-            moved += current - entry.checkpointed.get(tp, 0)
-        if not force and moved < CHECKPOINT_DELTA:
-            return
-        OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
-        entry.checkpointed = dict(entry.changelog_next)
 
     # -- rebalance ---------------------------------------------------------------------------------
     def _tasks_for(self, partitions: list[Any]) -> dict[TaskId, list[tuple[str, int]]]:
@@ -364,19 +376,33 @@ class Worker:
         wanted = self._tasks_for(partitions)
         for tid in [t for t in self.tasks if t not in wanted]:
             self._close_task(tid, clean=True)
-        started = time.monotonic()
+        # assigned here (not after the callback) so that restoring tasks' partitions can be paused
+        consumer.assign(partitions)
         for tid, tps in sorted(wanted.items()):
             if tid in self.tasks:
-                self.tasks[tid].partitions = tps
+                entry = self.tasks[tid]
+                entry.partitions = tps
+                entry.buffered = []  # the consumer fetches again from the committed offsets
+            elif tid in self.standbys:
+                self.tasks[tid] = self._promote(tid, tps)
             else:
                 self.tasks[tid] = self._open_task(tid, tps)
+        self._pause_restoring()
         self._rebuild_route()
+        if self._watcher is not None:
+            self._watcher.request_soon(0.5)  # the group turns Stable once every member synced
+        restoring = sorted(str(e.task.task_id) for e in self.tasks.values() if e.state == RESTORING)
+        tasks = ",".join(str(t) for t in sorted(self.tasks))
         log.info(
-            "%s assigned %d partition(s), %d task(s) %s (restored in %.2fs)",
-            self.name, len(partitions), len(self.tasks),
-            ",".join(str(t) for t in sorted(self.tasks)), time.monotonic() - started,
+            "%s assigned %d partition(s), %d task(s) %s%s",
+            self.name, len(partitions), len(self.tasks), tasks,
+            f" (restoring {','.join(restoring)})" if restoring else "",
         )  # fmt: skip
-        self._set_state(WorkerState.RUNNING)
+        self._set_running_if_restored()
+
+    def _set_running_if_restored(self) -> None:
+        if not self._restoring and self.state is WorkerState.PARTITIONS_ASSIGNED:
+            self._set_state(WorkerState.RUNNING)
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         if self._closing or not self.tasks:
@@ -394,9 +420,12 @@ class Worker:
             self.producer.abort()
 
     def _rebuild_route(self) -> None:
+        """Input partition -> task, for RUNNING tasks (a RESTORING task's records are buffered)."""
         route: dict[str, dict[int, Task]] = {}
         multi: set[TaskId] = set()
         for tid, entry in self.tasks.items():
+            if entry.state != RUNNING:
+                continue
             for topic, part in entry.partitions:
                 route.setdefault(topic, {})[part] = entry.task
             if len(entry.partitions) > 1:
@@ -404,113 +433,12 @@ class Worker:
         self._route = route
         self._multi = multi
 
-    # -- tasks -------------------------------------------------------------------------------------
-    def _open_task(self, tid: TaskId, partitions: list[tuple[str, int]]) -> _TaskEntry:
-        sd = self.setup.state_directory
-        checkpoint: dict[tuple[str, int], int] = {}
-        if sd is not None:
-            sd.lock(tid, timeout_s=30.0)
-            try:
-                checkpoint = sd.checkpoint(tid).read()
-            except CheckpointError as exc:
-                log.warning("%s: %s", self.name, exc)
-                sd.wipe(tid)
-            if self.eos and not checkpoint:
-                sd.wipe(tid)  # no clean close last time: local state may hold aborted data
-        entry = self._create_task(tid, partitions)
-        try:
-            try:
-                self._restore(entry, checkpoint)
-            except CheckpointOutOfRangeError as exc:
-                # the local state is not from this changelog (topic recreated, another cluster,
-                # a checkpoint past the end): wipe it and restore everything, as Kafka does
-                log.warning("%s: task %s: %s Wiping its state.", self.name, tid, exc)
-                entry.task.close()
-                if sd is not None:
-                    sd.wipe(tid)
-                entry = self._create_task(tid, partitions)
-                self._restore(entry, {})
-            # as Kafka: processors are initialised once the stores are restored (init may read)
-            entry.task.initialize_processors()
-        except BaseException:
-            # not registered in self.tasks yet: close its stores and release its directory here
-            try:
-                entry.task.close()
-            except Exception as close_exc:  # the original error is what matters
-                log.warning("%s: error closing task %s: %s", self.name, tid, close_exc)
-            if sd is not None:
-                sd.unlock(tid)
-            raise
-        return entry
+    def _start_processing(self, entry: _TaskEntry) -> None:
+        super()._start_processing(entry)
+        if entry.task.task_id in self.tasks:
+            self._rebuild_route()
 
-    def _create_task(self, tid: TaskId, partitions: list[tuple[str, int]]) -> _TaskEntry:
-        setup = self.setup
-        assert self.collector is not None
-        sd = setup.state_directory
-        task_dir = sd.task_dir(tid) if sd is not None else None
-        global_stores = self.global_updater.stores if self.global_updater is not None else {}
-        task = Task(
-            tid,
-            setup.topology,
-            self._subs[tid.subtopology],
-            self.collector,
-            self._app_config,
-            application_id=setup.application_id,
-            global_stores=global_stores,
-            thread_cache=self._thread_cache,
-            state_dir=task_dir,
-        )
-        task.initialize_stores()  # processors: after restoration, see `_open_task`
-        persistent = any(s.persistent for s in task.stores.values())
-        if self.eos and sd is not None:
-            sd.checkpoint(tid).delete()  # a crash from now on must restore from scratch
-        return _TaskEntry(task, task_dir, persistent, {}, partitions)
-
-    def _restore(self, entry: _TaskEntry, checkpoint: dict[tuple[str, int], int]) -> None:
-        task = entry.task
-        changelogs = self.setup.plan.store_changelogs
-        for store_name, apply in task.restore_callbacks.items():
-            changelog = changelogs.get(store_name)
-            if changelog is None:
-                continue
-            tp = (changelog, task.task_id.partition)
-            store = task.stores[store_name]
-            start = checkpoint.get(tp) if store.persistent else None
-            restored, next_offset = restore_store(
-                self._restore_consumer, store_name, changelog, tp[1], start, apply,
-                self.metrics.restoration, self.restore_listener,
-            )  # fmt: skip
-            entry.changelog_next[tp] = next_offset
-            self.metrics.records_restored += restored
-            if restored:
-                log.info(
-                    "%s restored %d record(s) of %s into store %s of task %s",
-                    self.name, restored, f"{changelog}-{tp[1]}", store_name, task.task_id,
-                )  # fmt: skip
-        if entry.persistent and entry.task_dir is not None and not self.eos:
-            OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
-            entry.checkpointed = dict(entry.changelog_next)
-
-    def _close_task(self, tid: TaskId, clean: bool) -> None:
-        entry = self.tasks.pop(tid)
-        try:
-            if clean:
-                self.write_checkpoint(entry)
-            entry.task.close()
-        except Exception as exc:
-            log.warning("%s: error closing task %s: %s", self.name, tid, exc)
-        sd = self.setup.state_directory
-        if sd is not None:
-            if not clean and self.eos:
-                sd.wipe(tid)
-            sd.unlock(tid)
-
-    def _close_all_dirty(self) -> None:
-        for tid in list(self.tasks):
-            self._close_task(tid, clean=False)
-        self._route = {}
-        self._multi = set()
-
+    # -- failures and shutdown ---------------------------------------------------------------------
     def _recover(self, exc: BaseException, reopen: bool = True) -> None:
         """EOS failure: abort (or re-create the producer), drop task state, rewind, re-restore."""
         from confluent_kafka import TopicPartition
@@ -519,6 +447,7 @@ class Worker:
         log.warning("%s: transaction failed (%s); aborting and rewinding", self.name, exc)
         partitions = {tid: e.partitions for tid, e in self.tasks.items()}
         self._close_all_dirty()
+        self._rebuild_route()
         if isinstance(exc, ProducerFencedError):
             self.producer.reinitialize()
         else:
@@ -530,6 +459,7 @@ class Worker:
         committed = self.consumer.committed(tps, timeout=30)
         for tid, ps in sorted(partitions.items()):
             self.tasks[tid] = self._open_task(tid, ps)
+        self._pause_restoring()
         self._rebuild_route()
         for tp in committed:
             if tp.offset < 0:
@@ -537,6 +467,8 @@ class Worker:
 
                 tp.offset = OFFSET_BEGINNING
             self.consumer.seek(tp)
+        if self._restoring and self.state is WorkerState.RUNNING:
+            self._set_state(WorkerState.PARTITIONS_ASSIGNED)
 
     def _shutdown(self, clean: bool) -> None:
         self._closing = True
@@ -546,6 +478,9 @@ class Worker:
                 self._close_task(tid, clean=True)
         else:
             self._close_all_dirty()
+        self._close_standbys()
+        if self.reader is not None:
+            self.reader.close()
         if self.global_updater is not None:
             if clean:
                 self.global_updater.checkpoint()
