@@ -39,6 +39,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Final
 
 from apps.shopping_cart.events import CartEvent, EventType, InvalidEvent, Product, render_money
@@ -104,15 +105,16 @@ def apply(cart: Cart, event: CartEvent, product: Product | None) -> Cart:
         )
     recent = _window(cart)
     token = event.event_id.replace("-", "") + ","  # event ids are canonical UUIDs
-    if ("," + token) in ("," + recent):
+    if recent.startswith(token) or ("," + token) in recent:
         return cart
     changed = _CHANGES[event.type](cart, event, product)
     window = (recent + token)[-(EVENT_ID_WINDOW * _TOKEN) :]
     if changed is None:
         return {**cart, "recentEventIds": window}
-    changed["cartTotal"] = _cart_total(changed["lines"])
+    lines = changed["lines"]
+    changed["cartTotal"] = _cart_total(lines)
     changed["unknownItems"] = sorted(
-        item for item, line in changed["lines"].items() if line["unitPrice"] is None
+        [item for item, line in lines.items() if line["unitPrice"] is None]
     )
     changed["version"] = cart["version"] + 1
     changed["updatedAt"] = render_ts(event.ts)
@@ -129,11 +131,50 @@ def _window(cart: Cart) -> str:
     return str(recent)
 
 
+# Amounts in the cart are rendered with exactly two decimals, so the hot path does its exact
+# arithmetic in integer cents; any other text (a hand-edited store, say) takes the Decimal path.
+
+
+def _cents(text: str) -> int | None:
+    """``"65000.00"`` -> 6500000; ``None`` unless the text is digits, a point and two digits."""
+    whole, dot, frac = text.partition(".")
+    if dot and len(frac) == 2 and whole.isdigit() and frac.isdigit():
+        return int(whole) * 100 + int(frac)
+    return None
+
+
+def _render_cents(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+@lru_cache(maxsize=4096)
+def _price_text(price: Decimal) -> str:
+    """A catalogue price as cart text (products repeat: rendered once each)."""
+    return render_money(price)
+
+
 def _line_total(qty: int, unit_price: str | None) -> str | None:
-    return None if unit_price is None else render_money(Decimal(unit_price) * qty)
+    if unit_price is None:
+        return None
+    cents = _cents(unit_price)
+    if cents is None:
+        return render_money(Decimal(unit_price) * qty)
+    return _render_cents(cents * qty)
 
 
 def _cart_total(lines: dict[str, dict[str, Any]]) -> str:
+    total = 0
+    for line in lines.values():
+        text = line["lineTotal"]
+        if text is not None:
+            cents = _cents(text)
+            if cents is None:
+                return _cart_total_decimal(lines)
+            total += cents
+    return _render_cents(total)
+
+
+def _cart_total_decimal(lines: dict[str, dict[str, Any]]) -> str:
     total = sum(
         (Decimal(line["lineTotal"]) for line in lines.values() if line["lineTotal"] is not None),
         Decimal(0),
@@ -151,7 +192,7 @@ def _add(cart: Cart, event: CartEvent, product: Product | None) -> Cart | None:
     qty = event.qty + (old["qty"] if old else 0)
     if product is not None:
         name: str | None = product.product_name
-        price: str | None = render_money(product.price)
+        price: str | None = _price_text(product.price)
     elif old is not None:
         name, price = old["productName"], old["unitPrice"]
     else:

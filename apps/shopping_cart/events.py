@@ -18,6 +18,7 @@ whose message names the offending field.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ class EventType(StrEnum):
 
 
 ITEM_EVENT_TYPES: Final = frozenset({EventType.ITEM_ADDED, EventType.ITEM_REMOVED})
+#: ``EventType(name)`` without the enum machinery (a dict lookup per event on the hot path).
+_TYPE_BY_NAME: Final[dict[str, EventType]] = {t.value: t for t in EventType}
+#: A UUID already in canonical form (what the write API and most clients send): kept as is.
+_CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class InvalidEvent(ValueError):
@@ -87,7 +93,7 @@ class CartEvent:
 
     def to_bytes(self) -> bytes:
         """Compact UTF-8 JSON, as written to ``cart-events``."""
-        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+        return _encode(self.to_json()).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +161,8 @@ def parse_event_id(value: Any) -> str:
     """Validate a client- or server-made event id (a UUID) and return its canonical form."""
     if not isinstance(value, str):
         raise InvalidEvent(f"field 'eventId' must be a UUID string, got {type(value).__name__}")
+    if len(value) == 36 and _CANONICAL_UUID.fullmatch(value):
+        return value  # str(uuid.UUID(value)) would give the same text
     try:
         return str(uuid.UUID(value))
     except ValueError:
@@ -162,6 +170,8 @@ def parse_event_id(value: Any) -> str:
 
 
 def _check_fields(obj: dict[str, Any], allowed: frozenset[str], what: str) -> None:
+    if obj.keys() <= allowed:
+        return
     unknown = sorted(set(obj) - allowed)
     if unknown:
         raise InvalidEvent(f"unknown field(s) for {what}: {', '.join(unknown)}")
@@ -183,10 +193,9 @@ def parse_event(obj: Any) -> CartEvent:
     raw_type = obj.get("type")
     if raw_type is None:
         raise InvalidEvent("missing field 'type'")
-    try:
-        etype = EventType(raw_type)
-    except ValueError:
-        raise InvalidEvent(f"unknown event type {str(raw_type)[:64]!r}") from None
+    etype = _TYPE_BY_NAME.get(raw_type) if isinstance(raw_type, str) else None
+    if etype is None:
+        raise InvalidEvent(f"unknown event type {str(raw_type)[:64]!r}")
     version = obj.get("v")
     if isinstance(version, bool) or not isinstance(version, int):
         raise InvalidEvent("field 'v' (schema version) must be an integer")

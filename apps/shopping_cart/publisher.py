@@ -5,14 +5,18 @@ raises :class:`PublishError` when Kafka cannot take it: a full local queue, a de
 no answer within ``message.timeout.ms`` (librdkafka reports every record's fate within it).
 
 Delivery reports are served by ``poll(0)`` on an event-loop timer that runs only while records
-are in flight (every :data:`POLL_INTERVAL_S`), so the callbacks resolve the requests' futures
-on the loop's own thread: no poll thread contending for the GIL, no cross-thread wake-ups.
+are in flight (every :data:`POLL_INTERVAL_S`), so the callbacks run on the loop's own thread: no
+poll thread contending for the GIL, no cross-thread wake-ups, and one ``poll`` serves every report
+that arrived since the last tick. :meth:`KafkaPublisher.submit` is the callback form the write API
+uses (the report answers the HTTP request directly: no future or task per request);
+:meth:`KafkaPublisher.publish` is the awaitable form.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -27,6 +31,10 @@ class PublishError(Exception):
     """Kafka did not store the record; the message says why (the HTTP layer answers 503)."""
 
 
+#: ``done(None)`` once the broker acknowledged the record, ``done(reason)`` if it will not store it.
+Done = Callable[[str | None], None]
+
+
 class Publisher(Protocol):
     """What the write API needs from Kafka (a fake implements it in unit tests)."""
 
@@ -35,7 +43,9 @@ class Publisher(Protocol):
 
     async def start(self) -> None: ...
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None: ...
+    def submit(self, topic: str, key: str, value: bytes, done: Done) -> None:
+        """Send the record; call ``done`` exactly once, on the event loop's thread (maybe now)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -50,6 +60,8 @@ def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
         "linger.ms": 2,
         "queue.buffering.max.messages": 100_000,
         "socket.connection.setup.timeout.ms": 5_000,
+        # Records are small and latency-bound: no Nagle delay (with delayed ACKs, up to 40 ms).
+        "socket.nagle.disable": True,
     }
     config.update(overrides)
     return config
@@ -103,32 +115,32 @@ class KafkaPublisher:
         else:
             self._ticking = False
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    def submit(self, topic: str, key: str, value: bytes, done: Done) -> None:
+        """Produce; ``done`` is called from the delivery report (served by the loop's tick)."""
         loop = self._loop
         assert loop is not None, "call start() first"
-        future: asyncio.Future[None] = loop.create_future()
 
         def on_delivery(err: KafkaError | None, msg: Message) -> None:
             # Runs inside poll() on the event loop's thread.
             self._in_flight -= 1
-            if future.done():
-                return
-            if err is None:
-                future.set_result(None)
-            else:
-                future.set_exception(PublishError(f"Kafka did not store the record: {err.str()}"))
+            done(None if err is None else f"Kafka did not store the record: {err.str()}")
 
         try:
             self._producer.produce(topic, value, key.encode(), on_delivery=on_delivery)
         except BufferError:
-            raise PublishError("the producer queue is full; retry later") from None
+            done("the producer queue is full; retry later")
+            return
         except KafkaException as exc:
-            raise PublishError(f"Kafka refused the record for {topic}: {exc}") from None
+            done(f"Kafka refused the record for {topic}: {exc}")
+            return
         self._in_flight += 1
         if not self._ticking:
             self._ticking = True
             loop.call_later(POLL_INTERVAL_S, self._tick)
-        await future
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        """Resolve once the broker acknowledged the record; raise :class:`PublishError` if not."""
+        await publish(self, topic, key, value)
 
     async def close(self) -> None:
         """Flush what is queued (its delivery reports are served by the flush) and stop."""
@@ -139,3 +151,19 @@ class KafkaPublisher:
             log.warning(
                 "%d record(s) to %s were not acknowledged at close", remaining, self.bootstrap
             )
+
+
+async def publish(publisher: Publisher, topic: str, key: str, value: bytes) -> None:
+    """Awaitable form of :meth:`Publisher.submit`: raises :class:`PublishError` with the reason."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def done(error: str | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(PublishError(error))
+
+    publisher.submit(topic, key, value, done)
+    await future

@@ -287,3 +287,18 @@ def test_properties(events: list[CartEvent], data: st.DataObject) -> None:
         assert cart["cartNumber"] >= before["cartNumber"]
         if cart["status"] == CHECKED_OUT:
             assert lines, "only a non-empty cart is checked out"
+
+
+def test_amounts_not_in_two_decimal_form_still_add_up_exactly() -> None:
+    # A cart stored by hand or by an older writer may hold "19.9" or "5": the integer-cents
+    # fast path must hand those to Decimal rather than misread them.
+    cart = initial_cart("123")
+    cart["lines"] = {
+        "1": {"qty": 1, "productName": "A", "unitPrice": "19.9", "lineTotal": "19.9"},
+        "2": {"qty": 2, "productName": "B", "unitPrice": "5", "lineTotal": "10"},
+    }
+    after = apply(cart, add("1", 2), None)  # unknown product now: the line keeps its price
+    assert after["lines"]["1"]["lineTotal"] == "59.70"
+    assert after["cartTotal"] == "69.70"
+    after = apply(after, remove("2", 1), None)
+    assert after["lines"]["2"]["lineTotal"] == "5.00" and after["cartTotal"] == "64.70"

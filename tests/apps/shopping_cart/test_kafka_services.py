@@ -13,17 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from confluent_kafka import Producer
 
 from apps.shopping_cart.db import open_db
 from apps.shopping_cart.events import decode_event
 from apps.shopping_cart.publisher import KafkaPublisher
-from apps.shopping_cart.read_api import create_app as create_read_app
+from apps.shopping_cart.read_api import running as running_read_api
 from apps.shopping_cart.read_model import CartDetailsConnector
 from apps.shopping_cart.topics import ensure_topics
-from apps.shopping_cart.write_api import create_app as create_write_app
+from apps.shopping_cart.write_api import running as running_write_api
 from kstreamy.testing import KafkaTestClient
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -49,8 +49,10 @@ def test_write_api_publishes_exactly_what_it_acknowledges(
     accepted: list[str] = []
 
     async def main() -> None:
-        app = create_write_app(KafkaPublisher(kafka_bootstrap), topic=topic)
-        async with TestClient(TestServer(app)) as client:
+        async with (
+            running_write_api(KafkaPublisher(kafka_bootstrap), topic=topic) as base,
+            aiohttp.ClientSession(base_url=base) as client,
+        ):
             assert (await client.get("/healthz")).status == 200
             bodies = [
                 ("add", {"customerId": "123", "itemId": "1", "qty": 2}),
@@ -90,7 +92,10 @@ def test_write_api_answers_503_when_kafka_is_unreachable() -> None:
 
     async def main() -> None:
         publisher = KafkaPublisher(bootstrap, **{"message.timeout.ms": 1500})
-        async with TestClient(TestServer(create_write_app(publisher))) as client:
+        async with (
+            running_write_api(publisher) as base,
+            aiohttp.ClientSession(base_url=base) as client,
+        ):
             assert (await client.get("/healthz")).status == 503
             resp = await client.post("/api/v1/clear", json={"customerId": "1"})
             assert resp.status == 503
@@ -195,7 +200,10 @@ def test_read_model_is_exactly_once_across_restarts(
     db.close()
 
     async def read() -> None:
-        async with TestClient(TestServer(create_read_app(open_db(db_path)))) as client:
+        async with (
+            running_read_api(open_db(db_path)) as base,
+            aiohttp.ClientSession(base_url=base) as client,
+        ):
             resp = await client.get("/api/v1/n3")
             assert resp.status == 200 and (await resp.json()) == {"customerId": "n3", "version": 1}
             assert (await client.get("/api/v1/c1")).status == 404

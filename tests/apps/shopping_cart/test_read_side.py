@@ -10,11 +10,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from apps.shopping_cart.db import CartDB, PostgresCartDB, Row, SqliteCartDB, open_db
-from apps.shopping_cart.read_api import create_app
+from apps.shopping_cart.read_api import running
 
 T = "cart-details-event"
 
@@ -112,7 +112,10 @@ def run_api(tmp_path: Path, scenario: Any, *, seed: list[Row] | None = None) -> 
     target = str(tmp_path / "api.db")
 
     async def main() -> None:
-        async with TestClient(TestServer(create_app(open_db(target)))) as client:
+        async with (
+            running(open_db(target)) as base,
+            aiohttp.ClientSession(base_url=base) as client,
+        ):
             if seed:
                 writer = open_db(target)
                 writer.apply_batch(T, seed)
@@ -123,7 +126,7 @@ def run_api(tmp_path: Path, scenario: Any, *, seed: list[Row] | None = None) -> 
 
 
 def test_read_api_answers_404_before_anything_was_written(tmp_path: Path) -> None:
-    async def scenario(client: TestClient[Any, Any]) -> None:
+    async def scenario(client: aiohttp.ClientSession) -> None:
         resp = await client.get("/api/v1/123")
         assert resp.status == 404
         assert await resp.json() == {
@@ -139,7 +142,7 @@ def test_read_api_answers_404_before_anything_was_written(tmp_path: Path) -> Non
 def test_read_api_returns_the_latest_cart(tmp_path: Path) -> None:
     rows = [Row(0, 0, "123", cart("123", 1)), Row(0, 1, "123", cart("123", 2))]
 
-    async def scenario(client: TestClient[Any, Any]) -> None:
+    async def scenario(client: aiohttp.ClientSession) -> None:
         resp = await client.get("/api/v1/123")
         assert resp.status == 200 and resp.content_type == "application/json"
         assert (await resp.json()) == {"customerId": "123", "version": 2}
@@ -156,10 +159,26 @@ def test_healthz_is_503_when_the_db_fails(tmp_path: Path) -> None:
             raise sqlite3.OperationalError("database is locked")
 
     async def main() -> None:
-        app = create_app(BrokenDB(tmp_path / "x.db"))
-        async with TestClient(TestServer(app)) as client:
+        async with (
+            running(BrokenDB(tmp_path / "x.db")) as base,
+            aiohttp.ClientSession(base_url=base) as client,
+        ):
             resp = await client.get("/healthz")
             assert resp.status == 503
             assert "database is locked" in (await resp.json())["reason"]
 
     asyncio.run(main())
+
+
+def test_read_api_decodes_the_customer_id_and_refuses_other_routes(tmp_path: Path) -> None:
+    rows = [Row(0, 0, "a b", cart("a b", 1))]
+
+    async def scenario(client: aiohttp.ClientSession) -> None:
+        resp = await client.get("/api/v1/a%20b")
+        assert resp.status == 200 and (await resp.json())["customerId"] == "a b"
+        assert (await client.get("/api/v1/a/b")).status == 404
+        assert (await client.get("/api/v1/")).status == 404
+        resp = await client.post("/api/v1/a%20b", json={})
+        assert resp.status == 405 and resp.headers["Allow"] == "GET"
+
+    run_api(tmp_path, scenario, seed=rows)

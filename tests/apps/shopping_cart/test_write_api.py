@@ -1,4 +1,5 @@
-"""The write API over HTTP with an in-memory publisher: validation, 202 only when stored, 503."""
+"""The write API over HTTP (its own server, a real socket) with an in-memory publisher:
+validation, 202 only when stored, 503, routing, and the HTTP/1.1 details the lean server owns."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from apps.shopping_cart.events import decode_event
-from apps.shopping_cart.publisher import PublishError
-from apps.shopping_cart.write_api import MAX_BODY, create_app
+from apps.shopping_cart.publisher import Done
+from apps.shopping_cart.write_api import MAX_BODY, running
 
 EID = "0b9a3f5e-8f0b-4d7e-9b1e-3f1f4c2a9d10"
 
@@ -27,24 +28,40 @@ class FakePublisher:
     async def start(self) -> None:
         self.started = True
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    def submit(self, topic: str, key: str, value: bytes, done: Done) -> None:
         if self.fail:
-            raise PublishError(self.fail)
+            # Like Kafka: the answer comes later, from the event loop.
+            asyncio.get_running_loop().call_soon(done, self.fail)
+            return
         self.records.append((topic, key, value))
+        asyncio.get_running_loop().call_soon(done, None)
 
     async def close(self) -> None:
         self.closed = True
 
 
-Scenario = Callable[[TestClient[Any, Any], FakePublisher], Awaitable[None]]
+class Client:
+    """An aiohttp client session bound to the server's base URL."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session, self.base = session, base
+
+    async def post(self, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
+        return await self.session.post(self.base + path, **kwargs)
+
+    async def get(self, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
+        return await self.session.get(self.base + path, **kwargs)
+
+
+Scenario = Callable[[Client, FakePublisher], Awaitable[None]]
 
 
 def run(scenario: Scenario) -> FakePublisher:
     publisher = FakePublisher()
 
     async def main() -> None:
-        async with TestClient(TestServer(create_app(publisher))) as client:
-            await scenario(client, publisher)
+        async with running(publisher) as base, aiohttp.ClientSession() as session:
+            await scenario(Client(session, base), publisher)
 
     asyncio.run(main())
     assert publisher.started and publisher.closed
@@ -64,7 +81,7 @@ def run(scenario: Scenario) -> FakePublisher:
 def test_accepted_commands_are_published(path: str, body: dict[str, Any], etype: str) -> None:
     answers: list[dict[str, Any]] = []
 
-    async def scenario(client: TestClient[Any, Any], pub: FakePublisher) -> None:
+    async def scenario(client: Client, pub: FakePublisher) -> None:
         resp = await client.post(f"/api/v1/{path}", json=body)
         assert resp.status == 202
         assert resp.content_type == "application/json"
@@ -81,7 +98,7 @@ def test_accepted_commands_are_published(path: str, body: dict[str, Any], etype:
 
 
 def test_client_event_id_is_kept() -> None:
-    async def scenario(client: TestClient[Any, Any], pub: FakePublisher) -> None:
+    async def scenario(client: Client, pub: FakePublisher) -> None:
         resp = await client.post("/api/v1/clear", json={"customerId": "7", "eventId": EID})
         assert resp.status == 202 and (await resp.json()) == {"eventId": EID}
 
@@ -111,7 +128,7 @@ BAD_INPUTS: list[tuple[str, bytes, str]] = [
 
 @pytest.mark.parametrize(("path", "raw", "reason"), BAD_INPUTS)
 def test_bad_input_is_400_and_produces_nothing(path: str, raw: bytes, reason: str) -> None:
-    async def scenario(client: TestClient[Any, Any], pub: FakePublisher) -> None:
+    async def scenario(client: Client, pub: FakePublisher) -> None:
         resp = await client.post(
             f"/api/v1/{path}", data=raw, headers={"Content-Type": "application/json"}
         )
@@ -127,7 +144,7 @@ def test_chunked_body_over_the_limit_is_400() -> None:
         for _ in range(5):
             yield b" " * 4096
 
-    async def scenario(client: TestClient[Any, Any], pub: FakePublisher) -> None:
+    async def scenario(client: Client, pub: FakePublisher) -> None:
         resp = await client.post("/api/v1/add", data=chunks())
         assert resp.status == 400 and "limit" in (await resp.json())["reason"]
 
@@ -135,7 +152,7 @@ def test_chunked_body_over_the_limit_is_400() -> None:
 
 
 def test_publish_failure_is_503_never_2xx() -> None:
-    async def scenario(client: TestClient[Any, Any], pub: FakePublisher) -> None:
+    async def scenario(client: Client, pub: FakePublisher) -> None:
         pub.fail = "the producer queue is full"
         resp = await client.post("/api/v1/checkout", json={"customerId": "1"})
         assert resp.status == 503
@@ -145,7 +162,7 @@ def test_publish_failure_is_503_never_2xx() -> None:
 
 
 def test_wrong_method_and_unknown_path() -> None:
-    async def scenario(client: TestClient[Any, Any], pub: FakePublisher) -> None:
+    async def scenario(client: Client, pub: FakePublisher) -> None:
         assert (await client.get("/api/v1/add")).status == 405
         assert (await client.post("/api/v1/explode", json={})).status == 404
 
@@ -153,7 +170,7 @@ def test_wrong_method_and_unknown_path() -> None:
 
 
 def test_healthz_follows_the_publisher() -> None:
-    async def scenario(client: TestClient[Any, Any], pub: FakePublisher) -> None:
+    async def scenario(client: Client, pub: FakePublisher) -> None:
         assert (await client.get("/healthz")).status == 200
         pub.healthy = False
         resp = await client.get("/healthz")
@@ -163,7 +180,7 @@ def test_healthz_follows_the_publisher() -> None:
 
 
 def test_openapi_lists_the_commands() -> None:
-    async def scenario(client: TestClient[Any, Any], pub: FakePublisher) -> None:
+    async def scenario(client: Client, pub: FakePublisher) -> None:
         resp = await client.get("/openapi.json")
         spec = json.loads(await resp.text())
         assert resp.status == 200 and spec["openapi"].startswith("3.")
@@ -176,3 +193,18 @@ def test_openapi_lists_the_commands() -> None:
         assert schema["additionalProperties"] is False
 
     run(scenario)
+
+
+def test_loadgen_write_mode_drives_the_api_and_counts_every_answer() -> None:
+    from apps.shopping_cart.loadgen import write_load
+
+    publisher = FakePublisher()
+
+    async def main() -> str:
+        async with running(publisher) as base:
+            return await write_load(base, 200, 8, 10)
+
+    report = asyncio.run(main())
+    assert "statuses {202: 200}" in report and "cpu loadgen" in report
+    assert len(publisher.records) == 200
+    assert {key for _, key, _ in publisher.records} == {f"c{i}" for i in range(10)}
