@@ -68,7 +68,8 @@ conformance: $(STAMP_TEST)
 
 STAMP_BENCH := $(STAMPS)/bench-$(PYPROJECT_HASH)
 
-# Benchmarks (not part of `make test`); see benchmarks/README.md. ARGS="--workloads W3 ..." narrows.
+# Benchmarks (not part of `make test`; ~45 min, Faust and Quix W3/W4 on capped inputs); see
+# benchmarks/README.md. ARGS="--workloads W3 ..." narrows, ARGS="--budget-min 50" bounds.
 bench: $(STAMP_TEST) $(STAMP_BENCH) fetch-broker
 	$(PY) -m benchmarks.run --micro $(ARGS)
 

@@ -16,6 +16,7 @@ A system's numbers count only when its output equalled the reference's (``output
 from __future__ import annotations
 
 import json
+import math
 import platform
 import statistics
 import subprocess
@@ -29,23 +30,35 @@ SYSTEM_FIELDS = ("records_per_s", "min", "max", "cpu_s_per_1k", "peak_rss_mb")
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Median/min/max throughput, median CPU per 1k records, max peak RSS over ``ok`` runs."""
+    """Median/min/max throughput, median CPU per 1k records, max peak RSS over ``ok`` runs.
+
+    The status is ``ok`` (every run ok), ``partial`` (some), or when none was ok ``timeout``
+    (a run timed out), ``skipped`` (none ran: time budget) or ``failed``.
+    """
     ok = [r for r in runs if r.get("status") == "ok" and r.get("records_per_s")]
     if not ok:
+        statuses = {r.get("status") for r in runs}
         errors = [r.get("error") for r in runs if r.get("error")]
-        return {"status": "failed", "error": errors[0] if errors else "no run", "runs": runs}
+        status = "timeout" if "timeout" in statuses else "failed"
+        if statuses == {"skipped"}:
+            status = "skipped"
+        return {"status": status, "error": errors[0] if errors else "no run", "runs": runs}
     rates = [float(r["records_per_s"]) for r in ok]
     cpus = [float(r["cpu_s_per_1k"]) for r in ok if r.get("cpu_s_per_1k") is not None]
     rss = [float(r["peak_rss_mb"]) for r in ok if r.get("peak_rss_mb") is not None]
-    return {
+    entry: dict[str, Any] = {
         "status": "ok" if len(ok) == len(runs) else "partial",
         "records_per_s": round(statistics.median(rates), 1),
         "min": round(min(rates), 1),
         "max": round(max(rates), 1),
         "cpu_s_per_1k": round(statistics.median(cpus), 5) if cpus else None,
         "peak_rss_mb": round(max(rss), 1) if rss else None,
+        "ok_runs": len(ok),
         "runs": runs,
     }
+    if len(ok) != len(runs):
+        entry["error"] = next((r.get("error") for r in runs if r.get("error")), None)
+    return entry
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -56,11 +69,20 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def add_ratios(workloads: dict[str, dict[str, Any]]) -> None:
-    """Set ``ratio_vs_kafka_streams`` on every system entry that has a throughput."""
+    """Set ``ratio_vs_kafka_streams`` on every system entry that has a throughput.
+
+    A capped system (fewer ``records`` than the reference) also gets
+    ``ratio_vs_kafka_streams_same_size``, against Java's reference run on its smaller input.
+    """
     for systems in workloads.values():
         ref = systems.get(REFERENCE_SYSTEM, {}).get("records_per_s")
         for entry in systems.values():
             entry["ratio_vs_kafka_streams"] = ratio(entry.get("records_per_s"), ref)
+            same = entry.get("reference_run") or {}
+            if same.get("records_per_s"):
+                entry["ratio_vs_kafka_streams_same_size"] = ratio(
+                    entry.get("records_per_s"), same["records_per_s"]
+                )
 
 
 def _rate(workloads: dict[str, Any], wl: str, system: str) -> float | None:
@@ -86,9 +108,17 @@ def evaluate_targets(workloads: dict[str, dict[str, Any]]) -> list[dict[str, Any
     for name, wl_a, sys_a, wl_b, sys_b, goal in checks:
         a, b = _rate(workloads, wl_a, sys_a), _rate(workloads, wl_b, sys_b)
         r = ratio(a, b)
-        if sys_a in workloads.get(wl_a, {}) and sys_b in workloads.get(wl_b, {}):
-            out.append({"name": name, "ratio": r, "goal": goal,
-                        "met": None if r is None else r >= goal})  # fmt: skip
+        entry_a = workloads.get(wl_a, {}).get(sys_a)
+        entry_b = workloads.get(wl_b, {}).get(sys_b)
+        if entry_a is None or entry_b is None:
+            continue
+        target: dict[str, Any] = {"name": name, "ratio": r, "goal": goal,
+                                  "met": None if r is None else r >= goal}  # fmt: skip
+        n_a, n_b = entry_a.get("records"), entry_b.get("records")
+        if n_a and n_b and n_a != n_b:
+            target["note"] = (f"{sys_a} on {n_a:,} records, {sys_b} on {n_b:,} records "
+                              f"of the same {wl_b} generator")  # fmt: skip
+        out.append(target)
     return out
 
 
@@ -157,26 +187,10 @@ def write_json(results: dict[str, Any], path: Path) -> None:
 
 
 def markdown_table(results: dict[str, Any]) -> str:
-    """The README's performance table: one row per workload and system."""
-    rows = [
-        "| workload | system | records/s (median) | min | max | vs Kafka Streams | "
-        "CPU s / 1k | peak RSS MB | output equal |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for wl, systems in results.get("workloads", {}).items():
-        for system, e in systems.items():
-            if e.get("status") not in ("ok", "partial"):
-                rows.append(f"| {wl} | {system} | failed: {e.get('error', '?')[:60]} "
-                            "| | | | | | |")  # fmt: skip
-                continue
-            r = e.get("ratio_vs_kafka_streams")
-            rows.append(
-                f"| {wl} | {system} | {e['records_per_s']:,.0f} | {e['min']:,.0f} | "
-                f"{e['max']:,.0f} | {'' if r is None else f'{r:.2f}x'} | "
-                f"{e.get('cpu_s_per_1k') or 0:.3f} | {e.get('peak_rss_mb') or 0:.0f} | "
-                f"{e.get('output_equal')} |"
-            )
-    return "\n".join(rows)
+    """The README's performance section: throughput table, targets, footnotes, details."""
+    from benchmarks import markdown
+
+    return markdown.render(results)
 
 
 def plot(results: dict[str, Any], path: Path) -> bool:
@@ -200,29 +214,48 @@ def plot(results: dict[str, Any], path: Path) -> bool:
     width = 0.8 / len(systems)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     names = list(workloads)
+    specs = results.get("workload_specs", {})
+    capped_any: dict[str, list[str]] = {}
     for i, system in enumerate(systems):
-        values = []
+        values, labels_ = [], []
         for wl in names:
             e = workloads[wl].get(system, {})
             ok = e.get("output_equal") is not False
-            values.append(e.get("ratio_vs_kafka_streams") or 0.0 if ok else 0.0)
+            r = e.get("ratio_vs_kafka_streams")
+            values.append(float(r) if ok and r else math.nan)  # nothing drawn on a log axis
+            full = specs.get(wl, {}).get("records")
+            n = e.get("records")
+            capped = n is not None and full is not None and n != full
+            if capped:
+                capped_any.setdefault(system, []).append(f"{wl} {n:,}")
+            labels_.append(f"\n{n / 1000:g}k rec" if capped else "")
         xs = [j + (i - (len(systems) - 1) / 2) * width for j in range(len(names))]
-        bars = ax.bar(xs, values, width, label=system)
-        for bar, v in zip(bars, values, strict=True):
-            if v:
-                ax.annotate(f"{v:.2f}", (bar.get_x() + bar.get_width() / 2, v),
+        legend = system + (" *" if system in capped_any else "")
+        bars = ax.bar(xs, values, width, label=legend)
+        for bar, v, extra in zip(bars, values, labels_, strict=True):
+            if not math.isnan(v):
+                ax.annotate(f"{v:.2f}{extra}", (bar.get_x() + bar.get_width() / 2, v),
                             ha="center", va="bottom", fontsize=7)  # fmt: skip
     ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
-    specs = results.get("workload_specs", {})
+    if capped_any:
+        text = "; ".join(f"{s} measured on fewer records ({', '.join(v)})"
+                         for s, v in capped_any.items())  # fmt: skip
+        fig.text(0.01, 0.01, "* " + text, fontsize=7, ha="left", va="bottom")
     labels = [
         f"{wl}\n{specs[wl]['records']:,} records" if "records" in specs.get(wl, {}) else wl
         for wl in names
     ]
     ax.set_xticks(range(len(names)), labels)
-    ax.set_ylabel("throughput relative to Java Kafka Streams")
+    ax.set_ylabel("throughput relative to Java Kafka Streams (log scale)")
     ax.set_title(f"kstreamy benchmarks ({results.get('mode', '?')}; higher is better)")
     ax.legend()
-    fig.tight_layout()
+    ax.set_yscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    ticks = FuncFormatter(lambda y, _pos: f"{y:g}x")
+    ax.yaxis.set_major_formatter(ticks)
+    ax.yaxis.set_minor_formatter(ticks)
+    fig.tight_layout(rect=(0, 0.04 if capped_any else 0, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

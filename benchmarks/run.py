@@ -19,10 +19,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import loader, report, verify
+from benchmarks import caps, loader, report, verify
 from benchmarks.data import DEFAULT_SEED
 from benchmarks.measure import RunResult, run_system
 from benchmarks.systems import BUILD, ROOT, RunSpec, System, SystemUnavailable, all_systems
@@ -36,6 +37,9 @@ from benchmarks.workloads import (
 )
 
 RESULTS = ROOT / "benchmarks" / "results"
+Digests = dict[bytes | None, bytes | None]
+MICRO_TIMEOUT_S = 600
+"""Each micro benchmark script gets this long (all of them take ~3 minutes on 2 quiet cores)."""
 QUICK_WORKLOADS = "W2,W3"
 QUICK_SYSTEMS = "kstreamy,kafka-streams"
 
@@ -82,7 +86,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--timeout",
         type=float,
         default=None,
-        help="seconds per run (default 120 + 1 s per 1k records)",
+        help="seconds per run (default 120 + 1 s per 2k records of the run's input, "
+        "at least 1 s per 200 records up to 180 s more)",
+    )
+    p.add_argument(
+        "--max-records",
+        default=None,
+        help="per-system input caps, e.g. 'faust=50000,quix:W3=200000' ('none': no caps; "
+        f"default for a full run without --records: {caps.FULL_DEFAULT})",
+    )
+    p.add_argument(
+        "--budget-min",
+        type=float,
+        default=None,
+        help="stop starting runs after this many minutes (they are recorded as skipped)",
     )
     p.add_argument("--micro", action="store_true", help="also run benchmarks/micro/*.py")
     p.add_argument("--keep-topics", action="store_true", help="keep output/internal topics")
@@ -99,6 +116,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "system",
     )
     args.runs = args.runs or (1 if args.quick else 3)
+    if args.max_records is None and not args.quick and not args.records:
+        args.max_records = caps.FULL_DEFAULT
+    caps.parse(args.max_records)  # fail on a typo before the broker starts
     default_out = "quick.json" if args.quick else "latest.json"
     args.out = Path(args.out) if args.out else RESULTS / default_out
     return args
@@ -108,6 +128,15 @@ def records_for(workload: Workload, args: argparse.Namespace) -> int:
     if args.records:
         return int(args.records)
     return workload.quick_records if args.quick else workload.default_records
+
+
+def default_timeout(records: int) -> float:
+    """120 s + 1 s per 2k records, and at least 1 s per 200 records up to 180 s more.
+
+    A large input must go at 2k records/s on average (slower systems are capped); a small,
+    capped input still gives a system doing ~150 records/s time to finish.
+    """
+    return 120.0 + max(records / 2000, min(records / 200, 180.0))
 
 
 def log(msg: str) -> None:
@@ -124,6 +153,9 @@ class Bench:
         self.unavailable: dict[str, str] = {}
         self.session = dt.datetime.now(dt.UTC).strftime("%H%M%S") + uuid.uuid4().hex[:4]
         self.logs = BUILD / "bench-logs" / self.session
+        self.caps = caps.parse(args.max_records)
+        budget = getattr(args, "budget_min", None)
+        self.deadline: float | None = time.monotonic() + budget * 60 if budget else None
 
     def prepare(self) -> None:
         every = all_systems()
@@ -137,31 +169,118 @@ class Bench:
                 self.unavailable[name] = str(exc)
                 log(f"{name} unavailable: {exc}")
 
-    def run_workload(self, workload: Workload) -> dict[str, Any]:
-        records = records_for(workload, self.args)
-        inputs = loader.load_dataset(self.bootstrap, workload.dataset, records, self.args.seed)
-        end = loader.end_offsets(self.bootstrap, inputs.main)
+    def sizes(self, workload: Workload) -> dict[str, int]:
+        """Input records per system for ``workload`` (smaller for capped systems)."""
+        full = records_for(workload, self.args)
+        return {
+            name: caps.records_for(self.caps, name, workload.id, full) for name in self.args.systems
+        }
+
+    def run_workload(
+        self,
+        workload: Workload,
+        progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Run every system ``--runs`` times on its input size; check outputs; summarise.
+
+        A capped system reads its own smaller topic; when Java Kafka Streams did not run at that
+        size, it is run once more there (unmeasured for the ratios) as the equality reference.
+        ``progress`` gets the summary so far after every run (outputs not yet compared).
+        """
+        sizes = self.sizes(workload)
+        inputs: dict[int, tuple[loader.InputTopics, dict[int, int]]] = {}
+        for n in sorted({sizes[name] for name in self.systems}, reverse=True):
+            topics = loader.load_dataset(self.bootstrap, workload.dataset, n, self.args.seed)
+            inputs[n] = (topics, loader.end_offsets(self.bootstrap, topics.main))
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in self.systems}
-        digests: dict[str, dict[bytes | None, bytes | None]] = {}
-        timeout = self.args.timeout or 120 + records / 1000
+        digests: dict[int, dict[str, Digests]] = {n: {} for n in inputs}
+        stopped: set[str] = set()
         names = list(self.systems)
         for i in range(self.args.runs):
             order = names[i % len(names) :] + names[: i % len(names)] if names else []
             for name in order:
-                result = self.run_once(workload, inputs, end, name, i, timeout, digests)
+                if name in stopped:
+                    result = self.skipped(workload, name, i, sizes[name], "an earlier run of "
+                                          "this system timed out on this workload")  # fmt: skip
+                else:
+                    topics, end = inputs[sizes[name]]
+                    result = self.run_once(workload, topics, end, name, i, digests[sizes[name]])
+                    if result.status == "timeout":
+                        stopped.add(name)
                 runs[name].append(result.to_json())
+                if progress is not None:
+                    progress(self.entries(workload, sizes, runs, {}))
+        references = self.reference_runs(workload, inputs, digests)
+        entries = self.entries(workload, sizes, runs, references)
+        for n, by_system in digests.items():
+            self.check_outputs(workload, entries, by_system, n)
+        return entries
+
+    def entries(
+        self,
+        workload: Workload,
+        sizes: dict[str, int],
+        runs: dict[str, list[dict[str, Any]]],
+        references: dict[int, dict[str, Any]],
+    ) -> dict[str, Any]:
+        """``workloads.<W>``: one summary per system (systems without runs yet are left out)."""
         entries: dict[str, Any] = {}
+        full = records_for(workload, self.args)
         for name in self.args.systems:
             if name in self.unavailable:
-                entries[name] = {"status": "unavailable", "error": self.unavailable[name]}
+                entries[name] = {"status": "unavailable", "error": self.unavailable[name],
+                                 "records": sizes[name]}  # fmt: skip
+                continue
+            if not runs.get(name):
                 continue
             entry = report.summarize(runs[name])
-            note = self.systems[name].notes.get(workload.id)
-            if note:
-                entry["notes"] = note
+            entry["records"] = sizes[name]
+            notes = [self.systems[name].notes.get(workload.id)]
+            notes.append(caps.describe({name: sizes[name]}, full).get(name))
+            if any(notes):
+                entry["notes"] = " ".join(n for n in notes if n)
+            if sizes[name] in references and name != REFERENCE_SYSTEM:
+                entry["reference_run"] = references[sizes[name]]
             entries[name] = entry
-        self.check_outputs(workload, entries, digests)
         return entries
+
+    def reference_runs(
+        self,
+        workload: Workload,
+        inputs: dict[int, tuple[loader.InputTopics, dict[int, int]]],
+        digests: dict[int, dict[str, Digests]],
+    ) -> dict[int, dict[str, Any]]:
+        """Run Java Kafka Streams once on each smaller input it has not processed."""
+        out: dict[int, dict[str, Any]] = {}
+        if self.args.no_verify or REFERENCE_SYSTEM not in self.systems:
+            return out
+        for n, (topics, end) in inputs.items():
+            if REFERENCE_SYSTEM in digests[n] or not any(
+                name != REFERENCE_SYSTEM for name in digests[n]
+            ):
+                continue
+            log(f"{workload.id} {REFERENCE_SYSTEM}: reference run on the {n:,}-record input "
+                "(equality check only)")  # fmt: skip
+            result = self.run_once(workload, topics, end, REFERENCE_SYSTEM, -1, digests[n])
+            out[n] = {key: result.to_json()[key] for key in
+                      ("status", "error", "records", "records_per_s", "wall_s", "log")}  # fmt: skip
+        return out
+
+    def timeout_for(self, records: int) -> float | None:
+        """This run's timeout; None when the time budget is spent (the run is skipped)."""
+        timeout = float(self.args.timeout or default_timeout(records))
+        if self.deadline is None:
+            return timeout
+        left = self.deadline - time.monotonic()
+        if left < 30:
+            return None
+        return min(timeout, left)
+
+    def skipped(
+        self, workload: Workload, name: str, index: int, records: int, why: str
+    ) -> RunResult:
+        log(f"{workload.id} {name} run {index + 1}/{self.args.runs}: skipped ({why})")
+        return RunResult(name, workload.id, index, records, status="skipped", error=why)
 
     def run_once(
         self,
@@ -170,11 +289,16 @@ class Bench:
         end: dict[int, int],
         name: str,
         index: int,
-        timeout: float,
-        digests: dict[str, dict[bytes | None, bytes | None]],
+        digests: dict[str, Digests],
     ) -> RunResult:
+        """One run; never raises (a harness error is recorded as the run's failure)."""
+        timeout = self.timeout_for(inputs.records)
+        if timeout is None:
+            return self.skipped(workload, name, index, inputs.records,
+                                f"time budget of {self.args.budget_min} min spent")  # fmt: skip
         system = self.systems[name]
-        app_id = f"bench-{workload.id.lower()}-{name}-{self.session}-{index}"
+        suffix = f"ref{inputs.records}" if index < 0 else str(index)
+        app_id = f"bench-{workload.id.lower()}-{name}-{self.session}-{suffix}"
         spec = RunSpec(
             workload=workload,
             inputs=inputs,
@@ -184,51 +308,79 @@ class Bench:
             commit_interval_ms=self.args.commit_interval_ms,
             state_dir=str(BUILD / "bench-state" / app_id),
         )
-        loader.create_topics(self.bootstrap, [spec.output_topic])
         result = RunResult(name, workload.id, index, inputs.records, app_id=app_id,
                            output_topic=spec.output_topic)  # fmt: skip
-        log(f"{workload.id} {name} run {index + 1}/{self.args.runs} ({inputs.records} records)")
-        run_system(
-            system.launch(spec),
-            result,
-            bootstrap=self.bootstrap,
-            group=system.group(spec),
-            watch_topic=inputs.main,
-            end=end,
-            timeout_s=timeout,
-            log_path=self.logs / f"{app_id}.log",
-        )
-        log(
-            f"  -> {result.status}: {result.records_per_s or 0:,.0f} rec/s, "
-            f"cpu {result.cpu_s_per_1k} s/1k, rss {result.peak_rss_mb} MB"
-            + (f" ({result.error})" if result.error else "")
-        )
-        if result.status == "ok" and name not in digests and not self.args.no_verify:
-            fmt = system.count_format() if workload.count_output else "json"
-            digests[name] = verify.final_digests(
-                verify.read_topic(self.bootstrap, spec.output_topic), fmt
+        label = "reference run" if index < 0 else f"run {index + 1}/{self.args.runs}"
+        log(f"{workload.id} {name} {label} ({inputs.records} records, timeout {timeout:.0f} s)")
+        try:
+            loader.create_topics(self.bootstrap, [spec.output_topic])
+            run_system(
+                system.launch(spec),
+                result,
+                bootstrap=self.bootstrap,
+                group=system.group(spec),
+                watch_topic=inputs.main,
+                end=end,
+                timeout_s=timeout,
+                log_path=self.logs / f"{app_id}.log",
             )
-        if not self.args.keep_topics:
-            topics = [t for t in loader.topics_with_prefix(self.bootstrap, "") if app_id in t]
-            loader.delete_topics(self.bootstrap, topics)
-        shutil.rmtree(spec.state_dir, ignore_errors=True)
+            log(
+                f"  -> {result.status}: {result.records_per_s or 0:,.0f} rec/s, "
+                f"cpu {result.cpu_s_per_1k} s/1k, rss {result.peak_rss_mb} MB"
+                + (f" ({result.error})" if result.error else "")
+            )
+            if result.status == "ok" and name not in digests and not self.args.no_verify:
+                fmt = system.count_format() if workload.count_output else "json"
+                digests[name] = verify.final_digests(
+                    verify.read_topic(self.bootstrap, spec.output_topic), fmt
+                )
+        except Exception as exc:  # one broken run must not lose the others' results
+            result.status = "failed" if result.status != "ok" else "ok"
+            result.error = f"harness error: {type(exc).__name__}: {exc}"
+            log(f"  -> {result.error}")
+        finally:
+            self.cleanup(app_id, spec.state_dir)
         return result
 
+    def cleanup(self, app_id: str, state_dir: str) -> None:
+        if not self.args.keep_topics:
+            try:
+                topics = [t for t in loader.topics_with_prefix(self.bootstrap, "") if app_id in t]
+                loader.delete_topics(self.bootstrap, topics)
+            except Exception as exc:
+                log(f"  (could not delete the topics of {app_id}: {exc})")
+        shutil.rmtree(state_dir, ignore_errors=True)
+
     def check_outputs(
-        self,
-        workload: Workload,
-        entries: dict[str, Any],
-        digests: dict[str, dict[bytes | None, bytes | None]],
+        self, workload: Workload, entries: dict[str, Any], digests: dict[str, Digests], n: int
     ) -> None:
+        """Compare each system's final values with the reference's on the same ``n`` records."""
         if self.args.no_verify or not digests:
             return
-        reference = REFERENCE_SYSTEM if REFERENCE_SYSTEM in digests else next(iter(digests))
+        if REFERENCE_SYSTEM in digests:
+            reference = REFERENCE_SYSTEM
+        elif REFERENCE_SYSTEM in self.systems:
+            for name in digests:  # the reference failed at this size: nothing to compare with
+                if name in entries:
+                    entries[name]["output_equal"] = None
+                    entries[name]["output_check"] = {
+                        "reference": REFERENCE_SYSTEM,
+                        "error": f"{REFERENCE_SYSTEM} has no output on the {n:,}-record input",
+                    }
+            return
+        else:
+            reference = next(iter(digests))
         for name, got in digests.items():
             comparison = verify.compare(name, got, reference, digests[reference])
-            entries[name]["output_equal"] = comparison.equal
-            entries[name]["output_check"] = comparison.to_json()
+            if name not in entries:
+                continue
+            check = comparison.to_json()
+            check["records"] = n
+            if entries[name].get("records") == n:
+                entries[name]["output_equal"] = comparison.equal
+                entries[name]["output_check"] = check
             if not comparison.equal:
-                log(f"{workload.id} {name}: output differs from {reference}: "
+                log(f"{workload.id} {name}: output differs from {reference} on {n:,} records: "
                     f"{comparison.examples}")  # fmt: skip
 
 
@@ -249,18 +401,28 @@ def run_micro(bootstrap: str, directory: Path = ROOT / "benchmarks" / "micro") -
         env = {**os.environ, "PYTHONPATH": str(ROOT), "KSTREAMY_BOOTSTRAP": bootstrap}
         try:
             proc = subprocess.run(
-                argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1800, check=False
+                argv,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env=env,
+                timeout=MICRO_TIMEOUT_S,
+                check=False,
             )
         except subprocess.TimeoutExpired:
-            out[script.stem] = {"returncode": None, "error": "timed out after 1800 s"}
+            out[script.stem] = {"returncode": None,
+                                "error": f"timed out after {MICRO_TIMEOUT_S} s"}  # fmt: skip
             continue
-        lines = []
+        lines, text = [], []
         for line in proc.stdout.splitlines():
             try:
                 lines.append(json.loads(line))
             except ValueError:
-                continue
+                if line.strip():
+                    text.append(line.rstrip())
         out[script.stem] = {"returncode": proc.returncode, "results": lines}
+        if text:  # scripts that print a table rather than JSON lines
+            out[script.stem]["output"] = text[-40:]
         if proc.returncode != 0:
             out[script.stem]["stderr_tail"] = proc.stderr[-2000:]
     return out
@@ -325,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
                 "kstreamy_threads": int(os.environ.get("KSTREAMY_BENCH_THREADS", "1")),
                 "java_threads": int(os.environ.get("KSTREAMY_BENCH_JAVA_THREADS", "1")),
                 "java_heap": os.environ.get("KSTREAMY_BENCH_JAVA_HEAP", "1g"),
+                "max_records": args.max_records,
+                "budget_min": args.budget_min,
             },
             "workload_specs": {},
             "workloads": {},
@@ -334,10 +498,25 @@ def main(argv: list[str] | None = None) -> int:
             results["workload_specs"][wl] = {
                 "description": workload.description,
                 "records": records_for(workload, args),
+                "records_by_system": bench.sizes(workload),
                 "guarantee": workload.guarantee,
             }
-            results["workloads"][wl] = bench.run_workload(workload)
+
+            def progress(entries: dict[str, Any], wl: str = wl) -> None:
+                results["workloads"][wl] = entries
+                report.write_json(results, args.out)  # an interrupted run keeps every run
+
+            try:
+                results["workloads"][wl] = bench.run_workload(workload, progress)
+            except Exception as exc:  # e.g. loading the input failed: keep the other workloads
+                log(f"{wl} failed: {type(exc).__name__}: {exc}")
+                error = f"harness error in {wl}: {type(exc).__name__}: {exc}"
+                partial = results["workloads"].get(wl) or {}  # the runs done so far stay
+                for name in args.systems:
+                    partial.setdefault(name, {"status": "failed", "error": error})
+                results["workloads"][wl] = partial
             report.add_ratios(results["workloads"])
+            results["targets"] = report.evaluate_targets(results["workloads"])
             report.write_json(results, args.out)  # partial results survive an interruption
         results["targets"] = report.evaluate_targets(results["workloads"])
         if args.micro:

@@ -117,3 +117,16 @@ def test_plot_writes_a_png_or_says_it_cannot(tmp_path: Path) -> None:
 
 def test_plot_of_nothing_draws_nothing(tmp_path: Path) -> None:
     assert not report.plot(results({}), tmp_path / "none.png")
+
+
+def test_summary_names_timeouts_and_skips_when_no_run_succeeded() -> None:
+    timed_out = report.summarize([{"status": "timeout", "error": "slow"},
+                                  {"status": "skipped", "error": "after a timeout"}])  # fmt: skip
+    assert timed_out["status"] == "timeout" and timed_out["error"] == "slow"
+    skipped = report.summarize([{"status": "skipped", "error": "time budget spent"}])
+    assert skipped["status"] == "skipped" and "records_per_s" not in skipped
+
+
+def test_a_partial_summary_counts_its_ok_runs_and_keeps_the_error() -> None:
+    s = report.summarize([run(100.0), run(300.0), {"status": "timeout", "error": "slow"}])
+    assert s["ok_runs"] == 2 and s["error"] == "slow" and s["records_per_s"] == 200.0
