@@ -248,13 +248,14 @@ def plot(results: dict[str, Any], path: Path) -> bool:
     ax.set_xticks(range(len(names)), labels)
     ax.set_ylabel("throughput relative to Java Kafka Streams (log scale)")
     ax.set_title(f"kstreamy benchmarks ({results.get('mode', '?')}; higher is better)")
-    ax.legend()
+    ax.legend(loc="lower left", fontsize="small", framealpha=0.9)
     ax.set_yscale("log")
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-    ticks = FuncFormatter(lambda y, _pos: f"{y:g}x")
-    ax.yaxis.set_major_formatter(ticks)
-    ax.yaxis.set_minor_formatter(ticks)
+    # Label 1-2-5 steps only: labelling every minor tick of a log axis makes them overlap.
+    ax.yaxis.set_major_locator(FixedLocator([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10]))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:g}x"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     fig.tight_layout(rect=(0, 0.04 if capped_any else 0, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
