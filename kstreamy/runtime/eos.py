@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kstreamy.errors import StreamsError
+from kstreamy.runtime.client_errors import ErrorKind, RetriableClientError, classify
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,14 @@ class StreamsProducer:
         self.in_transaction = False
         """A transaction is open (EOS only); a plain attribute, read on the per-record path."""
         self.producer: Any = None
+        self.commit_in_doubt = False
+        """A `commit_transaction` call failed ambiguously (e.g. timed out): the transaction may
+        have committed or not, so the rewind must ask the broker for the committed offsets."""
+
+    @property
+    def transaction_timeout_s(self) -> float:
+        """The transaction timeout (the broker aborts an older open transaction), in seconds."""
+        return float(self._config.get("transaction.timeout.ms", 60_000)) / 1000.0
 
     def start(self) -> None:
         """Create the client; under EOS, fence older incarnations with `init_transactions`."""
@@ -82,7 +91,15 @@ class StreamsProducer:
             self.maybe_begin()
         if offsets:
             self._call("send_offsets_to_transaction", offsets, group_metadata, self._timeout)
-        self._call("commit_transaction", self._timeout)
+        self.commit_in_doubt = True
+        try:
+            self._call("commit_transaction", self._timeout)
+        except (ProducerFencedError, TransactionAbortedError):
+            # fenced (the coordinator bumped the epoch, aborting the transaction) or abortable:
+            # the transaction did not commit; only a timeout leaves the outcome unknown
+            self.commit_in_doubt = False
+            raise
+        self.commit_in_doubt = False
         self.in_transaction = False
 
     def abort(self) -> None:
@@ -146,13 +163,22 @@ class StreamsProducer:
                     continue
                 self._raise(method, exc, err)
 
-    def _raise(self, method: str, exc: Exception, err: Any) -> None:
+    def raise_client_error(self, method: str, exc: BaseException, topic: str) -> None:
+        """Re-raise an exception of `producer.<method>` for `topic` as what the worker handles
+        (see `_raise`); anything but a KafkaException is re-raised unchanged."""
+        from confluent_kafka import KafkaException
+
+        if not isinstance(exc, KafkaException):
+            raise exc
+        err = exc.args[0] if exc.args else None
+        self._raise(f"{method} (topic {topic})", exc, err)
+
+    def _raise(self, method: str, exc: BaseException, err: Any) -> None:
         from confluent_kafka import KafkaError
 
         if isinstance(err, KafkaError):
-            if err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED) or (
-                err.fatal() and method != "init_transactions"
-            ):
+            kind = classify(err)
+            if kind is ErrorKind.FATAL and method != "init_transactions":
                 raise ProducerFencedError(
                     f"Producer {self.transactional_id} was fenced or failed fatally during "
                     f"{method}: {err.str()}; its tasks are closed dirty and re-initialised"
@@ -160,6 +186,11 @@ class StreamsProducer:
             if err.txn_requires_abort():
                 raise TransactionAbortedError(
                     f"Transaction of {self.transactional_id} must abort after {method}: {err.str()}"
+                ) from exc
+            if kind is ErrorKind.RETRIABLE:
+                raise RetriableClientError(
+                    f"Producer {self.transactional_id or ''} {method} failed: {err.str()} "
+                    "(retriable: the tasks rewind to their committed offsets and retry)"
                 ) from exc
         raise StreamsError(
             f"Producer {self.transactional_id or ''} {method} failed: {exc}"

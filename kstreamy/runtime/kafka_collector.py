@@ -2,9 +2,13 @@
 
 `send` is on the per-record path: one `produce` call (positional arguments), an occasional
 `poll(0)` to serve delivery reports, nothing else. Delivery reports record the last acknowledged
-offset per changelog partition (what checkpoints store) and the first failure, which the
-production exception handler turns into "skip" or "fail" (raised at the next send or flush, i.e.
-at the latest in commit step 2, so a failed record is never committed over).
+offset per changelog partition (what checkpoints store) and the first failure (raised at the
+next send or flush, i.e. at the latest in commit step 2, so a failed record is never committed
+over). As in Kafka Streams, a failure is classified first (`client_errors.py`): a retriable one
+(timeout, broker away) corrupts the tasks (`RetriableClientError`: the worker aborts, rewinds
+and retries), a fenced/fatal one migrates them (`ProducerFencedError`), a purge (records of an
+aborted transaction) is ignored; only the others go to the production exception handler, which
+answers "skip" or "fail".
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from kstreamy.errors import (
     resolve_handler,
 )
 from kstreamy.processor import Headers
-from kstreamy.runtime.eos import StreamsProducer
+from kstreamy.runtime.client_errors import ErrorKind, RetriableClientError, classify
+from kstreamy.runtime.eos import ProducerFencedError, StreamsProducer
 from kstreamy.runtime.record_collector import RecordCollector
 
 log = logging.getLogger(__name__)
@@ -92,18 +97,42 @@ class KafkaRecordCollector(RecordCollector):
         try:
             producer.produce(*args)
         except BufferError:  # local queue full: let deliveries drain, then retry
-            while True:
-                producer.poll(0.05)
-                try:
-                    producer.produce(*args)
-                    break
-                except BufferError:
-                    continue
+            self._wait_for_queue_space(producer, args)
+        except Exception as exc:  # a KafkaException: the producer failed or must abort first
+            streams_producer.raise_client_error("produce", exc, topic)
         self._sends += 1
         if self._sends >= _POLL_EVERY:
             self.records_sent += self._sends
             self._sends = 0
             producer.poll(0)
+
+    def _wait_for_queue_space(self, producer: Any, args: tuple[Any, ...]) -> None:
+        """The producer's local queue is full: serve deliveries until the record fits, within
+        the same bound as `flush` (records that are never acknowledged must not hang us)."""
+        limit = self._flush_limit()
+        deadline = time.monotonic() + limit
+        while True:
+            producer.poll(0.05)
+            if self._error is not None:
+                self._raise_error()
+            try:
+                producer.produce(*args)
+                return
+            except BufferError:
+                if time.monotonic() < deadline:
+                    continue
+            cls = RetriableClientError if self._eos else ProductionError
+            raise cls(
+                f"the producer's queue stayed full for {limit:.0f}s sending to topic {args[0]} "
+                "(records are not acknowledged: is the broker reachable?)"
+            )
+
+    def _flush_limit(self) -> float:
+        """How long to wait for acknowledgements: under EOS no longer than the transaction
+        timeout (plus a margin): the coordinator aborts an older transaction anyway."""
+        if self._eos:
+            return min(self._flush_timeout, self._producer.transaction_timeout_s + 5.0)
+        return self._flush_timeout
 
     def _on_delivery(self, err: Any, msg: Any) -> None:
         if err is None:
@@ -117,12 +146,26 @@ class KafkaRecordCollector(RecordCollector):
             self._handle_failure(err, msg)
 
     def _handle_failure(self, err: Any, msg: Any) -> None:
-        topic = msg.topic()
-        exc = ProductionError(
-            f"Error sending record to topic {topic} partition {msg.partition()}: {err.str()}"
-        )
         if self._error is not None:
             return
+        topic = msg.topic()
+        where = f"topic {topic} partition {msg.partition()}"
+        kind = classify(err)
+        if kind is ErrorKind.PURGED:
+            return
+        if kind is ErrorKind.RETRIABLE:
+            self._error = RetriableClientError(
+                f"Error sending record to {where}: {err.str()} (retriable: the task is treated "
+                "as corrupted, rewound to its committed offsets and retried)"
+            )
+            return
+        if kind is ErrorKind.FATAL:
+            self._error = ProducerFencedError(
+                f"Error sending record to {where}: {err.str()} (the producer is fenced or "
+                "failed fatally; its tasks are closed dirty and the producer re-created)"
+            )
+            return
+        exc = ProductionError(f"Error sending record to {where}: {err.str()}")
         context = ErrorHandlerContext(topic=None, timestamp=msg.timestamp()[1])
         try:
             response = invoke_handler(self._handler, context, topic, msg.key(), msg.value(), exc)
@@ -157,13 +200,23 @@ class KafkaRecordCollector(RecordCollector):
         """
         self.records_sent += self._sends
         self._sends = 0
-        deadline = time.monotonic() + self._flush_timeout
+        limit = self._flush_limit()
+        deadline = time.monotonic() + limit
         remaining = self._producer.flush(1.0)
         while remaining and self._error is None and time.monotonic() < deadline:
             log.warning("%d record(s) not yet acknowledged; waiting for the broker", remaining)
-            remaining = self._producer.flush(5.0)
+            remaining = self._producer.flush(min(5.0, max(0.1, deadline - time.monotonic())))
         if self._error is not None:
             self._raise_error()
+        if remaining and self._eos:
+            # librdkafka holds the records of a transaction that needs an epoch bump (e.g. after
+            # a broker restart) until it is aborted: abort, rewind and retry (Kafka's
+            # TaskCorrupted), rather than wait for acknowledgements that will never come
+            raise RetriableClientError(
+                f"{remaining} record(s) of transaction {self._producer.transactional_id} still "
+                f"unacknowledged after {limit:.0f}s (transaction.timeout.ms); aborting it and "
+                "retrying from the committed offsets"
+            )
         if remaining:
             raise ProductionError(
                 f"{remaining} record(s) still unacknowledged after {self._flush_timeout:.0f}s; "

@@ -10,8 +10,11 @@ first). A task with records to restore is RESTORING: its input partitions are pa
 loop iteration applies one bounded chunk of changelog records while the running tasks keep
 processing; once caught up its processors are initialised and its partitions resumed (Kafka
 Streams' state updater). The worker is RUNNING once no task restores. Standby tasks (see
-`standby.py`) are fed by the same reader. Under exactly_once_v2 any failure aborts the
-transaction, drops the tasks' state and rewinds to the committed offsets.
+`standby.py`) are fed by the same reader. A failed transaction, a fenced producer or a
+retriable client error (a send timed out while the broker was away; see `client_errors.py`)
+corrupts the tasks: `_recover` aborts the transaction (or re-creates the producer), closes them
+dirty (under exactly_once_v2 their state is wiped) and rewinds to the committed offsets, retried
+until `task.timeout.ms` passes without a successful commit.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from kstreamy.config import StreamsConfig
 from kstreamy.errors import StreamsError
 from kstreamy.processor import TaskId
 from kstreamy.runtime.changelog_reader import ChangelogReader
+from kstreamy.runtime.client_errors import RetriableClientError
 from kstreamy.runtime.commit import commit_tasks
 from kstreamy.runtime.eos import (
     ProducerFencedError,
@@ -106,6 +110,9 @@ def _as_exception(exc: Any) -> BaseException:
     return StreamsError(f"Kafka client error: {exc}")
 
 
+_CORRUPTING = (TransactionAbortedError, ProducerFencedError, RetriableClientError)
+"""Failures after which the worker's tasks are corrupted: `_recover` aborts and rewinds them."""
+
 __all__ = ["CHECKPOINT_DELTA", "STANDBY", "Worker", "WorkerSetup", "WorkerState", "_TaskEntry"]
 
 
@@ -149,6 +156,14 @@ class Worker(TaskManagement):
         self._purger = RepartitionPurger(setup.config.get_int("repartition.purge.interval.ms"))
         self.restore_listener: StateRestoreListener | None = None
         """Set by the app before `run()` (threads only: a listener is not sent to processes)."""
+        self._task_timeout = setup.config.get_int("task.timeout.ms") / 1000.0
+        self._corrupted_since: float | None = None
+        """When the first recovery since the last successful commit happened (the
+        `task.timeout.ms` bound on retrying transient client errors)."""
+        self._committed: dict[tuple[str, int], int] = {}
+        """Input partition -> the offset this worker last committed for it since it was
+        assigned: the rewind target of `_recover`, known without asking the broker (which may
+        be away, or the group rejoining)."""
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -270,7 +285,7 @@ class Worker(TaskManagement):
                     if self.global_updater is not None:
                         self.global_updater.maybe_checkpoint()
                     last_commit = time.monotonic()
-            except (TransactionAbortedError, ProducerFencedError) as exc:
+            except _CORRUPTING as exc:
                 self._recover(exc)
                 last_commit = time.monotonic()
 
@@ -348,6 +363,10 @@ class Worker(TaskManagement):
             return
         started = time.monotonic()
         positions = commit_tasks(self, entries)
+        self._corrupted_since = None
+        if self.eos:  # (at-least-once: a failed offset commit is only logged, see commit.py)
+            for tp in positions:
+                self._committed[(tp.topic, tp.partition)] = tp.offset
         self.metrics.record_commit(time.monotonic() - started)
         update_lag(self, positions)
         self._purger.maybe_purge(self, positions)
@@ -378,6 +397,7 @@ class Worker(TaskManagement):
             self._close_task(tid, clean=True)
         # assigned here (not after the callback) so that restoring tasks' partitions can be paused
         consumer.assign(partitions)
+        self._committed = {}  # another member may have committed meanwhile: ask the broker
         for tid, tps in sorted(wanted.items()):
             if tid in self.tasks:
                 entry = self.tasks[tid]
@@ -410,14 +430,14 @@ class Worker(TaskManagement):
         self._set_state(WorkerState.PARTITIONS_ASSIGNED)
         try:
             self.commit()
-        except (TransactionAbortedError, ProducerFencedError) as exc:
+        except _CORRUPTING as exc:
             self._recover(exc, reopen=False)
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
         log.warning("%s lost its partitions (session timed out); closing tasks dirty", self.name)
         self._close_all_dirty()
-        if self.producer is not None:
-            self.producer.abort()
+        if self.producer is not None and self.producer.in_transaction:
+            self._reset_producer(reinitialize=False)
 
     def _rebuild_route(self) -> None:
         """Input partition -> task, for RUNNING tasks (a RESTORING task's records are buffered)."""
@@ -440,35 +460,119 @@ class Worker(TaskManagement):
 
     # -- failures and shutdown ---------------------------------------------------------------------
     def _recover(self, exc: BaseException, reopen: bool = True) -> None:
-        """EOS failure: abort (or re-create the producer), drop task state, rewind, re-restore."""
-        from confluent_kafka import TopicPartition
+        """Corrupted tasks (a failed transaction, a fenced producer, a retriable client error such
+        as a send timeout while the broker is away): abort (or re-create the producer), close the
+        tasks dirty (under EOS their state is wiped), rewind to the committed offsets and
+        re-restore — Kafka Streams' TaskCorrupted/TaskMigrated handling. Retried until
+        `task.timeout.ms` passes without a successful commit; then the worker fails."""
+        from confluent_kafka import OFFSET_BEGINNING
 
         assert self.producer is not None and self.collector is not None
-        log.warning("%s: transaction failed (%s); aborting and rewinding", self.name, exc)
+        now = time.monotonic()
+        if self._corrupted_since is None:
+            self._corrupted_since = now
+        elif now - self._corrupted_since > self._task_timeout:
+            raise StreamsError(
+                f"{self.name}: no successful commit for {now - self._corrupted_since:.0f}s "
+                f"(task.timeout.ms={self._task_timeout * 1000:.0f}); last error: {exc}. Check "
+                "that the brokers are reachable, or raise task.timeout.ms"
+            ) from exc
+        log.warning("%s: tasks corrupted (%s); aborting and rewinding", self.name, exc)
         partitions = {tid: e.partitions for tid, e in self.tasks.items()}
         self._close_all_dirty()
         self._rebuild_route()
-        if isinstance(exc, ProducerFencedError):
-            self.producer.reinitialize()
-        else:
-            self.producer.abort()
+        self._reset_producer(reinitialize=isinstance(exc, ProducerFencedError))
         self.collector.clear_error()
         if not reopen or not partitions:
             return
-        tps = [TopicPartition(t, p) for ps in partitions.values() for t, p in ps]
-        committed = self.consumer.committed(tps, timeout=30)
+        committed = self._rewind_targets([tp for ps in partitions.values() for tp in ps])
         for tid, ps in sorted(partitions.items()):
             self.tasks[tid] = self._open_task(tid, ps)
         self._pause_restoring()
         self._rebuild_route()
         for tp in committed:
             if tp.offset < 0:
-                from confluent_kafka import OFFSET_BEGINNING
-
                 tp.offset = OFFSET_BEGINNING
             self.consumer.seek(tp)
         if self._restoring and self.state is WorkerState.RUNNING:
             self._set_state(WorkerState.PARTITIONS_ASSIGNED)
+
+    def _rewind_targets(self, partitions: list[tuple[str, int]]) -> list[Any]:
+        """The committed offset of each partition: the one this worker committed last, unless
+        unknown (none since the assignment) or in doubt (a transaction commit failed midway,
+        it may have gone through) — then the broker's, retried until `task.timeout.ms`."""
+        from confluent_kafka import TopicPartition
+
+        assert self.producer is not None
+        known = self._committed
+        unknown = [tp for tp in partitions if tp not in known]
+        if self.producer.commit_in_doubt or unknown:
+            log.info(
+                "%s: asking the broker for the committed offsets (%s)", self.name,
+                "a commit is in doubt" if self.producer.commit_in_doubt else f"unknown: {unknown}",
+            )  # fmt: skip
+            fetched: list[Any] = self._retry(
+                "fetching committed offsets", self._fetch_committed, partitions
+            )
+            self.producer.commit_in_doubt = False
+            return fetched
+        return [TopicPartition(t, p, known[(t, p)]) for t, p in partitions]
+
+    def _fetch_committed(self, partitions: list[tuple[str, int]]) -> list[Any]:
+        """The group's committed offsets: from the consumer, else (it blocks while the group
+        is rejoining after a broker outage) with an admin request to the group coordinator."""
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+        try:
+            return list(self.consumer.committed([TopicPartition(t, p) for t, p in partitions], 5))
+        except Exception as exc:
+            log.info("%s: consumer.committed failed (%s); asking the coordinator", self.name, exc)
+        group = self.setup.application_id
+        request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in partitions])
+        futures = self._admin().list_consumer_group_offsets(
+            [request], require_stable=True, request_timeout=10
+        )
+        result = futures[group].result(timeout=15)
+        for tp in result.topic_partitions:
+            if tp.error is not None:
+                raise StreamsError(f"committed offset of {tp.topic}-{tp.partition}: {tp.error}")
+        return list(result.topic_partitions)
+
+    def _reset_producer(self, reinitialize: bool) -> None:
+        """Abort the open transaction, or re-create the producer (fenced, or the abort failed);
+        retried while the broker is away (bounded by `task.timeout.ms`)."""
+        assert self.producer is not None and self.collector is not None
+        producer = self.producer
+        if reinitialize:
+            self._retry("re-creating the producer", producer.reinitialize)
+        else:
+            try:
+                producer.abort()  # re-creates the producer itself if the abort fails
+            except Exception as exc:  # re-creating failed too (broker away): keep trying
+                log.warning("%s: resetting the producer failed (%s); retrying", self.name, exc)
+                self._retry("re-creating the producer", producer.reinitialize)
+        if producer.producer is not None:  # serve the aborted records' reports (purges) now
+            producer.producer.poll(0)
+        self.collector.clear_error()
+
+    def _retry(self, what: str, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(*args)` until it succeeds or `task.timeout.ms` (from the first failure since
+        the last commit) has passed; used while recovering from a broker outage."""
+        start = self._corrupted_since if self._corrupted_since is not None else time.monotonic()
+        deadline = start + self._task_timeout
+        while True:
+            try:
+                return call(*args)
+            except Exception as exc:
+                detail = str(exc) or repr(exc)  # (a future's TimeoutError has no message)
+                if time.monotonic() >= deadline or self._stop.is_set():
+                    raise StreamsError(
+                        f"{self.name}: {what} failed for {time.monotonic() - start:.0f}s "
+                        f"(task.timeout.ms={self._task_timeout * 1000:.0f}): {detail}. Check that "
+                        "the brokers are reachable, or raise task.timeout.ms"
+                    ) from exc
+                log.warning("%s: %s failed (%s); retrying", self.name, what, detail)
+                time.sleep(1.0)
 
     def _shutdown(self, clean: bool) -> None:
         self._closing = True
