@@ -14,81 +14,7 @@ from kstreamy.runtime.client_errors import ErrorKind, RetriableClientError, clas
 from kstreamy.runtime.eos import ProducerFencedError, StreamsProducer, TransactionAbortedError
 from kstreamy.runtime.kafka_collector import KafkaRecordCollector, ProductionError
 
-
-class FakeProducer:
-    """Just enough of confluent-kafka's Producer: records are acknowledged on poll/flush."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self.fail: dict[str, KafkaError] = {}
-        self.pending: list[tuple[Any, str]] = []
-
-    def _call(self, name: str) -> None:
-        if name in self.fail:
-            raise KafkaException(self.fail.pop(name))
-
-    def init_transactions(self, timeout: float) -> None:
-        self._call("init_transactions")
-
-    def begin_transaction(self) -> None:
-        self._call("begin_transaction")
-
-    def send_offsets_to_transaction(self, offsets: Any, meta: Any, timeout: float) -> None:
-        self._call("send_offsets_to_transaction")
-
-    def commit_transaction(self, timeout: float) -> None:
-        self._call("commit_transaction")
-
-    def abort_transaction(self, timeout: float) -> None:
-        self._call("abort_transaction")
-
-    def produce(self, topic: str, value: Any = None, key: Any = None, *args: Any) -> None:
-        callback = args[1] if len(args) > 1 else None
-        self.pending.append((callback, topic))
-
-    def poll(self, timeout: float) -> int:
-        return self.flush(timeout)
-
-    def flush(self, timeout: float) -> int:
-        pending, self.pending = self.pending, []
-        for callback, topic in pending:
-            callback(None, _Msg(topic, 0, 0))
-        return 0
-
-
-class _Msg:
-    def __init__(self, topic: str, partition: int, offset: int) -> None:
-        self._t, self._p, self._o = topic, partition, offset
-
-    def topic(self) -> str:
-        return self._t
-
-    def partition(self) -> int:
-        return self._p
-
-    def offset(self) -> int:
-        return self._o
-
-    def key(self) -> bytes:
-        return b"k"
-
-    def value(self) -> bytes:
-        return b"v"
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, 5)
-
-
-def _eos() -> tuple[StreamsProducer, list[FakeProducer]]:
-    made: list[FakeProducer] = []
-
-    def factory(config: dict[str, Any]) -> FakeProducer:
-        made.append(FakeProducer(config))
-        return made[-1]
-
-    producer = StreamsProducer({"bootstrap.servers": "x"}, "app-pid-0", factory)
-    producer.start()
-    return producer, made
+from .fake_producer import FakeMessage, FakeProducer, eos_producer
 
 
 @pytest.mark.parametrize(
@@ -143,10 +69,10 @@ def test_retriable_error_is_a_task_corrupted_error() -> None:
 
 
 def test_a_timed_out_record_corrupts_the_task_and_skips_the_production_handler() -> None:
-    producer, _ = _eos()
+    producer, _ = eos_producer()
     # a handler that would skip: it must not be asked (a skip would lose the record)
     collector = KafkaRecordCollector(producer, "log_and_continue")
-    collector._on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), _Msg("out", 2, 7))
+    collector._on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), FakeMessage("out", 2, 7))
     with pytest.raises(RetriableClientError, match=r"topic out partition 2.*Message timed out"):
         collector.flush()
     assert collector.records_skipped == 0
@@ -154,26 +80,26 @@ def test_a_timed_out_record_corrupts_the_task_and_skips_the_production_handler()
 
 
 def test_a_fenced_delivery_migrates_the_tasks() -> None:
-    producer, _ = _eos()
+    producer, _ = eos_producer()
     collector = KafkaRecordCollector(producer, "log_and_continue")
-    collector._on_failure_only(KafkaError(KafkaError.PRODUCER_FENCED), _Msg("out", 0, 1))
+    collector._on_failure_only(KafkaError(KafkaError.PRODUCER_FENCED), FakeMessage("out", 0, 1))
     with pytest.raises(ProducerFencedError, match="topic out partition 0"):
         collector.flush()
 
 
 def test_purged_records_of_an_aborted_transaction_are_ignored() -> None:
-    producer, _ = _eos()
+    producer, _ = eos_producer()
     collector = KafkaRecordCollector(producer)
-    collector._on_delivery(KafkaError(KafkaError._PURGE_INFLIGHT), _Msg("out", 0, 1))
-    collector._on_failure_only(KafkaError(KafkaError._PURGE_QUEUE), _Msg("out", 1, 1))
+    collector._on_delivery(KafkaError(KafkaError._PURGE_INFLIGHT), FakeMessage("out", 0, 1))
+    collector._on_failure_only(KafkaError(KafkaError._PURGE_QUEUE), FakeMessage("out", 1, 1))
     collector.flush()
     assert collector.records_skipped == 0
 
 
 def test_a_record_problem_still_goes_to_the_production_handler() -> None:
-    producer, _ = _eos()
+    producer, _ = eos_producer()
     collector = KafkaRecordCollector(producer)
-    collector._on_delivery(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), _Msg("out", 0, 1))
+    collector._on_delivery(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), FakeMessage("out", 0, 1))
     with pytest.raises(ProductionError, match="topic out partition 0"):
         collector.flush()
 
@@ -212,7 +138,7 @@ def _in_doubt(producer: StreamsProducer) -> bool:
 
 
 def test_transactional_calls_raise_by_kind() -> None:
-    producer, made = _eos()
+    producer, made = eos_producer()
     producer.maybe_begin()
     made[0].fail["commit_transaction"] = KafkaError(KafkaError._TIMED_OUT)
     with pytest.raises(RetriableClientError, match="commit_transaction"):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError
 
 from kstreamy.runtime.eos import (
     ProducerFencedError,
@@ -15,94 +13,7 @@ from kstreamy.runtime.eos import (
 )
 from kstreamy.runtime.kafka_collector import KafkaRecordCollector, ProductionError
 
-
-class FakeProducer:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self.calls: list[str] = []
-        self.fail: dict[str, KafkaError] = {}
-        self.produced: list[tuple[Any, ...]] = []
-        self.pending: list[tuple[Any, Any]] = []
-
-    def _maybe_fail(self, name: str) -> None:
-        self.calls.append(name)
-        if name in self.fail:
-            raise KafkaException(self.fail.pop(name))
-
-    def init_transactions(self, timeout: float) -> None:
-        self._maybe_fail("init_transactions")
-
-    def begin_transaction(self) -> None:
-        self._maybe_fail("begin_transaction")
-
-    def send_offsets_to_transaction(self, offsets: Any, meta: Any, timeout: float) -> None:
-        self._maybe_fail("send_offsets_to_transaction")
-
-    def commit_transaction(self, timeout: float) -> None:
-        self._maybe_fail("commit_transaction")
-
-    def abort_transaction(self, timeout: float) -> None:
-        self._maybe_fail("abort_transaction")
-
-    def produce(
-        self,
-        topic: str,
-        value: Any = None,
-        key: Any = None,
-        partition: int = -1,
-        callback: Any = None,
-        on_delivery: Any = None,
-        timestamp: int = 0,
-        headers: Any = None,
-    ) -> None:
-        """confluent-kafka's positional order: on_delivery is an alias of callback."""
-        part = None if partition == -1 else partition
-        self.produced.append((topic, key, value, part))
-        self.pending.append((callback or on_delivery, (topic, part)))
-
-    def poll(self, timeout: float) -> int:
-        return self.flush(timeout)
-
-    def flush(self, timeout: float) -> int:
-        pending, self.pending = self.pending, []
-        for cb, (topic, part) in pending:
-            cb(None, _Msg(topic, part or 0, len(self.produced) - 1))
-        return 0
-
-
-class _Msg:
-    def __init__(self, topic: str, partition: int, offset: int) -> None:
-        self._t, self._p, self._o = topic, partition, offset
-
-    def topic(self) -> str:
-        return self._t
-
-    def partition(self) -> int:
-        return self._p
-
-    def offset(self) -> int:
-        return self._o
-
-    def key(self) -> bytes:
-        return b"k"
-
-    def value(self) -> bytes:
-        return b"v"
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, 5)
-
-
-def _eos() -> tuple[StreamsProducer, list[FakeProducer]]:
-    made: list[FakeProducer] = []
-
-    def factory(config: dict[str, Any]) -> FakeProducer:
-        made.append(FakeProducer(config))
-        return made[-1]
-
-    producer = StreamsProducer({"bootstrap.servers": "x"}, "app-pid-0", factory)
-    producer.start()
-    return producer, made
+from .fake_producer import FakeMessage, FakeProducer, eos_producer
 
 
 def test_transactional_id_is_stable_per_process_and_worker() -> None:
@@ -110,7 +21,7 @@ def test_transactional_id_is_stable_per_process_and_worker() -> None:
 
 
 def test_eos_lifecycle_begins_once_and_commits_offsets_in_the_transaction() -> None:
-    producer, made = _eos()
+    producer, made = eos_producer()
     fake = made[0]
     assert fake.config["transactional.id"] == "app-pid-0"
     assert fake.config["enable.idempotence"] is True
@@ -128,7 +39,7 @@ def test_eos_lifecycle_begins_once_and_commits_offsets_in_the_transaction() -> N
 
 
 def test_abortable_error_raises_transaction_aborted() -> None:
-    producer, made = _eos()
+    producer, made = eos_producer()
     producer.maybe_begin()
     err = KafkaError(KafkaError._STATE, "abortable", txn_requires_abort=True)
     made[0].fail["commit_transaction"] = err
@@ -139,7 +50,7 @@ def test_abortable_error_raises_transaction_aborted() -> None:
 
 
 def test_fenced_producer_is_reported_and_reinitialised() -> None:
-    producer, made = _eos()
+    producer, made = eos_producer()
     producer.maybe_begin()
     made[0].fail["commit_transaction"] = KafkaError(KafkaError._FENCED, "fenced", fatal=True)
     with pytest.raises(ProducerFencedError):
@@ -158,7 +69,7 @@ def test_plain_producer_has_no_transactions() -> None:
 
 
 def test_collector_tracks_acknowledged_offsets_and_begins_transactions() -> None:
-    producer, made = _eos()
+    producer, made = eos_producer()
     collector = KafkaRecordCollector(producer)
     collector.send("app-s-changelog", b"k", b"v", 10, (), 1)
     collector.send("out", b"k", None, 11)
@@ -169,19 +80,19 @@ def test_collector_tracks_acknowledged_offsets_and_begins_transactions() -> None
 
 
 def test_collector_failure_fails_the_flush_unless_the_handler_continues() -> None:
-    producer, _ = _eos()
+    producer, _ = eos_producer()
     collector = KafkaRecordCollector(producer)
-    collector._on_delivery(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), _Msg("out", 0, 1))
+    collector._on_delivery(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), FakeMessage("out", 0, 1))
     with pytest.raises(ProductionError, match="topic out partition 0"):
         collector.flush()
     lenient = KafkaRecordCollector(producer, "log_and_continue")
-    lenient._on_delivery(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), _Msg("out", 0, 1))
+    lenient._on_delivery(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), FakeMessage("out", 0, 1))
     lenient.flush()
     assert lenient.records_skipped == 1
 
 
 def test_collector_accepts_a_missing_timestamp() -> None:
-    producer, made = _eos()
+    producer, made = eos_producer()
     collector = KafkaRecordCollector(producer)
     collector.send("dlq", b"k", b"v", None, (("h", b"1"),))  # type: ignore[arg-type]
     collector.flush()
@@ -189,7 +100,7 @@ def test_collector_accepts_a_missing_timestamp() -> None:
 
 
 def test_collector_tracks_only_the_tracked_topics_but_reports_every_failure() -> None:
-    producer, _ = _eos()
+    producer, _ = eos_producer()
     collector = KafkaRecordCollector(producer)
     collector.tracked_topics = frozenset({"app-s-changelog"})
     collector.send("app-s-changelog", b"k", b"v", 10, (), 1)
@@ -197,6 +108,6 @@ def test_collector_tracks_only_the_tracked_topics_but_reports_every_failure() ->
     collector.flush()
     assert collector.offsets == {("app-s-changelog", 1): 1}  # the fake acks all at offset 1
     assert collector.records_sent == 2
-    collector._on_failure_only(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), _Msg("out", 0, 1))
+    collector._on_failure_only(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), FakeMessage("out", 0, 1))
     with pytest.raises(ProductionError, match="topic out partition 0"):
         collector.flush()
