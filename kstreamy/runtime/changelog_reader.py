@@ -29,7 +29,7 @@ from kstreamy.errors import StoreError
 from kstreamy.processor import TaskId
 from kstreamy.runtime.restoration import RestoreProgress, StateRestoreListener, watermarks
 from kstreamy.state.api import RestoreCallback
-from kstreamy.state.errors import CheckpointBeforeStartError, CheckpointPastEndError
+from kstreamy.state.checkpoint import restore_start
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +111,7 @@ class ChangelogReader:
 
         A checkpoint outside the changelog's offsets raises `CheckpointOutOfRangeError`."""
         low, high = watermarks(self.consumer, topic, partition, self.timeout_s)
-        if start is None:
-            first = low
-        elif start > high:
-            raise CheckpointPastEndError(topic, partition, start, low, high)
-        elif start < low:
-            raise CheckpointBeforeStartError(topic, partition, start, low, high)
-        else:
-            first = start
+        first = restore_start(topic, partition, start, low, high)
         cp = ChangelogPartition(
             topic, partition, store, task_id, apply, standby, first, first, high
         )

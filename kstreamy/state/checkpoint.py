@@ -11,7 +11,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from kstreamy.state.errors import CheckpointError
+from kstreamy.state.errors import (
+    CheckpointBeforeStartError,
+    CheckpointError,
+    CheckpointPastEndError,
+)
 
 CHECKPOINT_FILE_NAME = ".checkpoint"
 VERSION = 0
@@ -100,3 +104,16 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def restore_start(topic: str, partition: int, checkpoint: int | None, low: int, high: int) -> int:
+    """The offset restoring `topic`/`partition` starts from: the checkpoint, or the changelog's
+    first offset without one. A checkpoint outside `[low, high]` is not trusted (the state is not
+    from this incarnation of the changelog): `CheckpointOutOfRangeError`, the caller wipes."""
+    if checkpoint is None:
+        return low
+    if checkpoint > high:
+        raise CheckpointPastEndError(topic, partition, checkpoint, low, high)
+    if checkpoint < low:
+        raise CheckpointBeforeStartError(topic, partition, checkpoint, low, high)
+    return checkpoint

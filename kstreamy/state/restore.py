@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from kstreamy.errors import StoreError
 from kstreamy.state.api import RestoreCallback
-from kstreamy.state.errors import CheckpointBeforeStartError, CheckpointPastEndError
+from kstreamy.state.checkpoint import restore_start
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +122,7 @@ def _restore(
     if watermarks is None:
         raise StoreError(f"Restoring {what}: no end offset within {timeout_s:g}s; is it there?")
     low, end = int(watermarks[0]), int(watermarks[1])
-    if start_offset is None:
-        start = low
-    elif start_offset > end:
-        raise CheckpointPastEndError(topic, partition, start_offset, low, end)
-    elif start_offset < low:
-        raise CheckpointBeforeStartError(topic, partition, start_offset, low, end)
-    else:
-        start = start_offset
+    start = restore_start(topic, partition, start_offset, low, end)
     total = end - start
     if total <= 0:
         return RestoreResult(0, start, end)
