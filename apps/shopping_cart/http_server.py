@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Final, cast
@@ -305,3 +306,17 @@ async def start_server(
     return await loop.create_server(
         lambda: HttpProtocol(handler, max_body, too_large), host, port, backlog=1024
     )
+
+
+@asynccontextmanager
+async def serving(
+    handler: Handler, host: str, port: int, *, max_body: int, too_large: TooLarge
+) -> AsyncIterator[str]:
+    """Serve ``handler`` on ``host:port`` (0: any free port); yield the base URL; stop serving."""
+    server = await start_server(handler, host, port, max_body=max_body, too_large=too_large)
+    bound = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.close()
+        await server.wait_closed()

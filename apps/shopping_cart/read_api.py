@@ -24,7 +24,7 @@ from typing import Any, Final
 from urllib.parse import unquote
 
 from apps.shopping_cart.db import CartDB, open_db
-from apps.shopping_cart.http_server import Request, Respond, start_server
+from apps.shopping_cart.http_server import Request, Respond, serving
 from apps.shopping_cart.openapi import read_api_spec
 from apps.shopping_cart.settings import log_ready, run_async, setup_logging
 
@@ -122,15 +122,10 @@ async def running(
     loop = asyncio.get_running_loop()
     try:
         await loop.run_in_executor(executor, db.ensure_schema)
-        server = await start_server(
+        async with serving(
             ReadApi(db, executor).handle, host, port, max_body=MAX_BODY, too_large=_too_large
-        )
-        bound = server.sockets[0].getsockname()[1]
-        try:
-            yield f"http://{host}:{bound}"
-        finally:
-            server.close()
-            await server.wait_closed()
+        ) as url:
+            yield url
     finally:
         executor.shutdown(wait=True)
         db.close()

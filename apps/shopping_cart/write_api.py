@@ -28,7 +28,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from apps.shopping_cart.events import InvalidEvent, command_to_event
-from apps.shopping_cart.http_server import Request, Respond, start_server
+from apps.shopping_cart.http_server import Request, Respond, serving
 from apps.shopping_cart.openapi import write_api_spec
 from apps.shopping_cart.publisher import KafkaPublisher, Publisher
 from apps.shopping_cart.settings import (
@@ -131,19 +131,14 @@ async def running(
     """Start ``publisher`` and the server; yield its base URL; stop both (flushing Kafka)."""
     await publisher.start()
     try:
-        server = await start_server(
+        async with serving(
             WriteApi(publisher, topic=topic).handle,
             host,
             port,
             max_body=MAX_BODY,
             too_large=too_large,
-        )
-        bound = server.sockets[0].getsockname()[1]
-        try:
-            yield f"http://{host}:{bound}"
-        finally:
-            server.close()
-            await server.wait_closed()
+        ) as url:
+            yield url
     finally:
         await publisher.close()
 
