@@ -223,68 +223,61 @@ def _bad_fixed(serde: str, size: int, data: Any) -> str:
         return _type_problem("bytes", data)
 
 
-def _json_encoder(default: Any) -> Any:
-    """obj -> UTF-8 JSON bytes, exactly what `json.JSONEncoder(separators=(",", ":"),
-    ensure_ascii=False, allow_nan=False, default=default).encode(obj).encode()` gives, calling
-    the C encoder directly: `JSONEncoder.encode` builds a new C encoder on every call, which
-    costs more than encoding a small value. Without the circular-reference check (a cycle
-    raises RecursionError instead of ValueError; both become a SerializationError)."""
-    reference = json.JSONEncoder(
+def _c_json_encoder(default: Any) -> Any:
+    """The C encoder of `json.JSONEncoder(separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False, default=default)`, built once (`JSONEncoder.encode` builds a new one on every
+    call, which costs more than encoding a small value); None without the C accelerator.
+    `"".join(c_encoder(obj, 0))` is that encoder's `encode(obj)`, without the circular-reference
+    check (a cycle raises RecursionError instead of ValueError; both become a
+    SerializationError)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    return make(
+        None, _reference_encoder(default).default, json.encoder.encode_basestring, None, ":",
+        ",", False, False, False,
+    )  # fmt: skip
+
+
+def _reference_encoder(default: Any) -> json.JSONEncoder:
+    return json.JSONEncoder(
         separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default
     )
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pure-Python json: the reference encoder
-        return lambda obj: reference.encode(obj).encode("utf-8")
-    c_encode = make(
-        None, reference.default, json.encoder.encode_basestring, None, ":", ",",
-        False, False, False,
-    )  # fmt: skip
-    join = "".join
-
-    def encode(obj: Any) -> bytes:
-        return join(c_encode(obj, 0)).encode("utf-8")
-
-    return encode
 
 
-def _json_decoder() -> Any:
-    """UTF-8 JSON bytes -> object, as `json.JSONDecoder().decode(str(data, "utf-8"))`: the C
-    scanner straight away for a document without surrounding whitespace (what serializers
-    write); anything else (whitespace, errors) takes the reference path for its exact result."""
-    reference = json.JSONDecoder()
-    decode, scan = reference.decode, getattr(reference, "scan_once")  # noqa: B009 — untyped
-
-    def decoder(data: Any) -> Any:
-        text = str(data, "utf-8")
-        try:
-            obj, end = scan(text, 0)
-        except StopIteration:
-            return decode(text)
-        if end != len(text):
-            return decode(text)
-        return obj
-
-    return decoder
+_join = "".join
+_REFERENCE_DECODER = json.JSONDecoder()
+_reference_decode = _REFERENCE_DECODER.decode
+_scan_once = getattr(_REFERENCE_DECODER, "scan_once")  # noqa: B009 — untyped attribute
 
 
 class Json:
     """JSON text in UTF-8: compact separators, keys in insertion order, strict (no NaN/Infinity).
 
     `default` is passed to `json` for objects it cannot encode (e.g. `default=str`).
+
+    Encoding calls json's C encoder directly and decoding its C scanner (a document without
+    surrounding whitespace, what serializers write; anything else takes `json.loads`'s path), with
+    results identical to `json.dumps(obj, separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False).encode()` and `json.loads(data)`: per record, the wrappers would cost about
+    as much as the encoding itself.
     """
 
-    __slots__ = ("_decode", "_default", "_encode")
+    __slots__ = ("_c_encode", "_default", "_reference")
 
     def __init__(self, default: Any = None) -> None:
         self._default = default
-        self._encode = _json_encoder(default)
-        self._decode = _json_decoder()
+        self._reference = _reference_encoder(default)
+        self._c_encode = _c_json_encoder(default)
 
     def serialize(self, topic: str, obj: Any) -> bytes | None:
         if obj is None:
             return None
+        c_encode = self._c_encode
         try:
-            return self._encode(obj)  # type: ignore[no-any-return]
+            if c_encode is not None:
+                return _join(c_encode(obj, 0)).encode("utf-8")
+            return self._reference.encode(obj).encode("utf-8")  # pure-Python json
         except (TypeError, ValueError, RecursionError) as exc:
             raise SerializationError(topic, "Json", exc) from exc
 
@@ -292,7 +285,14 @@ class Json:
         if data is None:
             return None
         try:
-            return self._decode(data)
+            text = str(data, "utf-8")
+            try:
+                obj, end = _scan_once(text, 0)
+            except StopIteration:  # empty, or leading whitespace: the reference path
+                return _reference_decode(text)
+            if end != len(text):  # trailing whitespace or data: the reference path decides
+                return _reference_decode(text)
+            return obj
         except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8
             raise DeserializationError(topic, serde="Json", cause=exc) from exc
 

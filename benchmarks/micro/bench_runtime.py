@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from kstreamy._internal.gc_tuning import restore_gc, tune_gc_for_processing
 from kstreamy.dsl import StreamsBuilder
 from kstreamy.runtime.app import KafkaStreams, State
-from kstreamy.serdes import Bytes
+from kstreamy.serdes import Bytes, Json, MsgPack
 from kstreamy.topology import Topology
 from tests.runtime.dsl_topologies import cart
 
@@ -109,6 +109,10 @@ class GcTimer:
             self.collections += 1
 
 
+def value_serde(fmt: str) -> Json | MsgPack:
+    return MsgPack() if fmt == "msgpack" else Json()
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -120,7 +124,7 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
     sink = f"{app_id}-out"
     create_topics(args.bootstrap, {sink: args.partitions})
     if args.topology == "cart":
-        topology = cart(topics["input"], topics["products"], sink)
+        topology = cart(topics["input"], topics["products"], sink, value_serde(args.format))
     else:
         topology = passthrough(topics["input"], sink)
     config: dict[str, Any] = {
@@ -180,6 +184,7 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
         raise SystemExit(f"run did not finish within {args.timeout}s (state {state.value})")
     return {
         "topology": args.topology,
+        "format": args.format,
         "guarantee": args.guarantee,
         "records": total,
         "seconds": round(elapsed, 3),
@@ -205,6 +210,9 @@ def main() -> None:
     )
     parser.add_argument("--commit-interval-ms", type=int, default=100,
                         help="same for both guarantees, so EOS's cost is comparable")  # fmt: skip
+    parser.add_argument("--format", choices=("json", "msgpack"), default="json",
+                        help="value format of the cart topology (the issue's hand-written "
+                             "reference loop uses msgpack)")  # fmt: skip
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=300.0)
@@ -219,12 +227,13 @@ def main() -> None:
     run_id = uuid.uuid4().hex[:8]
     topics = {"input": f"bench-rt-in-{run_id}", "products": f"bench-rt-products-{run_id}"}
     create_topics(args.bootstrap, {topics["input"]: args.partitions, topics["products"]: 1})
-    products = [(b"p%d" % i, json.dumps({"price": i % 50 + 1}).encode()) for i in range(PRODUCTS)]
+    encode = value_serde(args.format).serialize
+    products = [(b"p%d" % i, encode("", {"price": i % 50 + 1})) for i in range(PRODUCTS)]
     preload(args.bootstrap, topics["products"], products)
     if args.topology == "cart":
         records = [
             (b"cart-%d" % (i % CARTS),
-             b'{"product": "p%d", "qty": %d}' % (i % PRODUCTS, i % 3 + 1))
+             encode("", {"product": f"p{i % PRODUCTS}", "qty": i % 3 + 1}))
             for i in range(args.records)
         ]  # fmt: skip
     else:
@@ -242,7 +251,7 @@ def main() -> None:
     rates = [r["records_per_s"] for r in results]
     cpus = [r["cpu_s_per_1k"] for r in results]
     print(json.dumps({
-        "summary": f"{args.topology}/{args.guarantee}",
+        "summary": f"{args.topology}/{args.format}/{args.guarantee}",
         "records": args.records,
         "preload_s": round(preload_s, 2),
         "best_records_per_s": max(rates),

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from kstreamy.processor import Headers, TaskId
 from kstreamy.runtime.record_collector import RecordCollector
 from kstreamy.runtime.task import Task, task_config
+from kstreamy.serdes import Json, MsgPack
 from kstreamy.state.cache import ThreadCache
 from tests.runtime.dsl_topologies import cart
 
@@ -53,8 +54,9 @@ class CountingCollector(RecordCollector):
         self.bytes += len(value) if value is not None else 0
 
 
-def run_once(n: int, commit_every: int, profile: str | None) -> dict[str, Any]:
-    topology = cart("events", "products", "out")
+def run_once(n: int, commit_every: int, profile: str | None, fmt: str = "json") -> dict[str, Any]:
+    serde = MsgPack() if fmt == "msgpack" else Json()
+    topology = cart("events", "products", "out", serde)
     config = task_config({"application.id": "bench-task", "bootstrap.servers": "unused:9092"})
     cache = ThreadCache(int(config["statestore.cache.max.bytes"]))
     with tempfile.TemporaryDirectory() as state_dir:
@@ -67,7 +69,7 @@ def run_once(n: int, commit_every: int, profile: str | None) -> dict[str, Any]:
         (root / "global").mkdir()
         global_task.initialize()
         for i in range(PRODUCTS):
-            value = json.dumps({"price": i % 50 + 1}).encode()
+            value = serde.serialize("", {"price": i % 50 + 1})
             global_task.process("products", 0, i, 1000, b"p%d" % i, value)
         global_task.flush_stores()
         collector = CountingCollector()
@@ -83,7 +85,7 @@ def run_once(n: int, commit_every: int, profile: str | None) -> dict[str, Any]:
             tasks.append(task)
         records = [
             (b"cart-%d" % (i % CARTS),
-             b'{"product": "p%d", "qty": %d}' % (i % PRODUCTS, i % 3 + 1))
+             serde.serialize("", {"product": f"p{i % PRODUCTS}", "qty": i % 3 + 1}))
             for i in range(n)
         ]  # fmt: skip
         profiler: Any = None
@@ -110,6 +112,7 @@ def run_once(n: int, commit_every: int, profile: str | None) -> dict[str, Any]:
         global_task.close()
     return {
         "records": n,
+        "format": fmt,
         "cpu_us_per_record": round(cpu / n * 1e6, 2),
         "records_per_cpu_s": round(n / cpu),
         "wall_s": round(wall, 3),
@@ -124,10 +127,13 @@ def main() -> None:
                         help="records per commit (100 ms at 40k/s)")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", default=None, help="cProfile output file (first run)")
+    parser.add_argument("--format", choices=("json", "msgpack"), default="json")
     args = parser.parse_args()
     results = []
     for i in range(args.repeat):
-        result = run_once(args.records, args.commit_every, args.profile if i == 0 else None)
+        result = run_once(
+            args.records, args.commit_every, args.profile if i == 0 else None, args.format
+        )
         print(json.dumps(result), flush=True)
         results.append(result)
     us = [r["cpu_us_per_record"] for r in results if not (args.profile and r is results[0])]

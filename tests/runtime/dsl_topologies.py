@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kstreamy.dsl import StreamsBuilder
-from kstreamy.serdes import Json, Long, String
+from kstreamy.serdes import Json, Long, Serde, String
 from kstreamy.topology import Topology
 
 
@@ -20,18 +20,20 @@ def word_count(source: str, sink: str) -> Topology:
     return b.build()
 
 
-def cart(events: str, products: str, sink: str) -> Topology:
+def cart(events: str, products: str, sink: str, value_serde: Serde | None = None) -> Topology:
     """Cart events (cart id -> {"product", "qty"}) priced by a GlobalKTable of products
-    (id -> {"price"}), aggregated per cart into {"items", "total"}."""
+    (id -> {"price"}), aggregated per cart into {"items", "total"}; values in JSON unless
+    `value_serde` says otherwise (e.g. MsgPack, the format of the issue's hand-written loop)."""
     b = StreamsBuilder()
-    catalog = b.global_table(products, key_serde=String(), value_serde=Json())
-    priced = b.stream(events, key_serde=String(), value_serde=Json()).join(
+    serde: Serde = value_serde or Json()
+    catalog = b.global_table(products, key_serde=String(), value_serde=serde)
+    priced = b.stream(events, key_serde=String(), value_serde=serde).join(
         catalog,
         lambda event, product: {"qty": event["qty"], "price": product["price"]},
         key_mapper=lambda _cart, event: event["product"],
     )
     (
-        priced.group_by_key(key_serde=String(), value_serde=Json())
+        priced.group_by_key(key_serde=String(), value_serde=serde)
         .aggregate(
             lambda: {"items": 0, "total": 0},
             lambda _k, line, agg: {
@@ -39,9 +41,9 @@ def cart(events: str, products: str, sink: str) -> Topology:
                 "total": agg["total"] + line["qty"] * line["price"],
             },
             store="carts",
-            value_serde=Json(),
+            value_serde=serde,
         )
         .to_stream()
-        .to(sink, key_serde=String(), value_serde=Json())
+        .to(sink, key_serde=String(), value_serde=serde)
     )
     return b.build()
