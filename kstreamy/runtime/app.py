@@ -36,6 +36,7 @@ from typing import Any
 
 from kstreamy.config import StreamsConfig
 from kstreamy.errors import ConfigError, InvalidStateStoreError, StreamsError
+from kstreamy.processor import TaskId
 from kstreamy.runtime.internal_topics import (
     TopicPlan,
     ensure_internal_topics,
@@ -44,6 +45,7 @@ from kstreamy.runtime.internal_topics import (
 )
 from kstreamy.runtime.queries import KeyQueryMetadata
 from kstreamy.runtime.restoration import StateRestoreListener
+from kstreamy.runtime.standby import TaskRules
 from kstreamy.runtime.worker import Worker, WorkerSetup, WorkerState
 from kstreamy.runtime.worker_tasks import RESTORING, RUNNING
 from kstreamy.state.directory import StateDirectory, TaskLock
@@ -155,8 +157,10 @@ class KafkaStreams:
 
     def set_global_state_restore_listener(self, listener: StateRestoreListener) -> None:
         """Kafka's `setGlobalStateRestoreListener`: `listener.on_restore_start/on_batch_restored/
-        on_restore_end` for every store a worker thread restores (not with worker processes).
-        Progress is also in `metrics()[worker]["restoration"]`."""
+        on_restore_end` for every store a worker thread restores (not with worker processes),
+        and `on_restore_suspended` if the listener defines it (a task revoked or closed while
+        restoring; then no `on_restore_end`). Progress is also in
+        `metrics()[worker]["restoration"]`."""
         if self._state is not State.CREATED:
             raise StreamsError("set_global_state_restore_listener must be called before start()")
         self._restore_listener = listener
@@ -403,12 +407,19 @@ class KafkaStreams:
     def query_metadata_for_key(
         self, store: str, key: Any, key_serde: Any = None, timeout: float = 10.0
     ) -> KeyQueryMetadata:
-        """Which instance (its `application.server`) hosts `key` of `store`, and the partition.
+        """Which instance (its `application.server`) hosts `key` of `store`, the partition, and
+        the instances keeping a standby copy of it (`standby_hosts`).
 
         The key is serialized with `key_serde` (default: the store's key serde, else
-        `default.key.serde`). The host is `UNAVAILABLE` while the group rebalances.
+        `default.key.serde`). The host is `UNAVAILABLE` while the group rebalances, and
+        `standby_hosts` is empty then, or with `num.standby.replicas` = 0.
         """
-        from kstreamy.runtime.queries import default_partition, find_owner
+        from kstreamy.runtime.queries import (
+            default_partition,
+            describe_group,
+            owner_in,
+            standby_hosts_in,
+        )
 
         if self.plan is None:
             raise InvalidStateStoreError("query_metadata_for_key needs a started client")
@@ -422,8 +433,13 @@ class KafkaStreams:
         if not isinstance(key_bytes, bytes):
             raise InvalidStateStoreError(f"key {key!r} of store {store} serializes to no bytes")
         partition = default_partition(key_bytes, self.plan.task_partitions[sub.id])
-        host = find_owner(self._admin(), self._app_id, topic, partition, timeout)
-        return KeyQueryMetadata(host, partition)
+        description = describe_group(self._admin(), self._app_id, timeout)
+        host = owner_in(description, topic, partition)
+        rules = TaskRules.of(self.plan, self.topology.task_subtopologies())
+        replicas = self.config.num_standby_replicas
+        task = TaskId(sub.id, partition)
+        standbys = standby_hosts_in(description, task, rules.task_of, rules.stateful, replicas)
+        return KeyQueryMetadata(host, partition, standbys)
 
     def metrics(self) -> dict[str, Any]:
         """Per worker: records processed and per second, commit latency, lag, restoration,

@@ -13,7 +13,9 @@ tasks keep processing between chunks. Restoration ends by *position* (a transact
 ends with a commit marker no consumer ever sees), as in `kstreamy.state.restore`.
 
 Progress per restoring partition goes to the worker's `metrics.restoration` (`RestoreProgress`)
-and to an optional `StateRestoreListener`; standby lag (high watermark - position) is kept per
+and to an optional `StateRestoreListener` (a partition removed before its restoration ended —
+its task revoked, corrupted or closed — is reported with `on_restore_suspended` and the records
+restored so far, never with `on_restore_end`); standby lag (high watermark - position) is kept per
 partition. A checkpoint outside the changelog's offsets raises `CheckpointOutOfRangeError` at
 registration (the caller wipes the task's state and registers again from the beginning).
 """
@@ -27,7 +29,12 @@ from typing import Any
 
 from kstreamy.errors import StoreError
 from kstreamy.processor import TaskId
-from kstreamy.runtime.restoration import RestoreProgress, StateRestoreListener, watermarks
+from kstreamy.runtime.restoration import (
+    RestoreProgress,
+    StateRestoreListener,
+    notify_restore_suspended,
+    watermarks,
+)
 from kstreamy.state.api import RestoreCallback
 from kstreamy.state.checkpoint import restore_start
 
@@ -152,14 +159,27 @@ class ChangelogReader:
                     self._assign((cp.topic, cp.partition), cp.position)
 
     def remove(self, task_id: TaskId) -> dict[TP, int]:
-        """Stop reading the task's partitions; returns their positions (for a checkpoint)."""
+        """Stop reading the task's partitions; returns their positions (for a checkpoint). A
+        partition still restoring is reported suspended."""
         positions: dict[TP, int] = {}
         for tp, cp in list(self.partitions.items()):
             if cp.task_id == task_id:
                 positions[tp] = cp.position
                 del self.partitions[tp]
                 self._unassign(tp)
+                self._suspend(cp)
         return positions
+
+    def _suspend(self, cp: ChangelogPartition) -> None:
+        """`cp` stops before its restoration ended: tell the listener how far it got."""
+        if not cp.restoring or cp.progress is None:
+            return  # a standby, or restored to the end (on_restore_end was called)
+        cp.finished = True
+        log.info(
+            "%s suspended restoring store %s of task %s from %s-%d after %d record(s)",
+            self.name, cp.store, cp.task_id, cp.topic, cp.partition, cp.restored,
+        )  # fmt: skip
+        notify_restore_suspended(self.listener, cp.topic, cp.partition, cp.store, cp.restored)
 
     def positions(self, task_id: TaskId) -> dict[TP, int]:
         return {tp: cp.position for tp, cp in self.partitions.items() if cp.task_id == task_id}
@@ -199,6 +219,8 @@ class ChangelogReader:
     def close(self) -> None:
         for tp in list(self._assigned):
             self._unassign(tp)
+        for cp in self.partitions.values():
+            self._suspend(cp)
         self.partitions.clear()
 
     # -- reading ------------------------------------------------------------------------------

@@ -37,7 +37,14 @@ class RestoreProgress:
 
 
 class StateRestoreListener(Protocol):
-    """Kafka's StateRestoreListener: called from the worker thread restoring the store."""
+    """Kafka's StateRestoreListener: called from the worker thread restoring the store.
+
+    Every `on_restore_start` is followed by exactly one `on_restore_end` (the store caught up)
+    or, if the listener defines it, one `on_restore_suspended(topic, partition, store,
+    total_restored)` (see `RestoreSuspendedListener`): the task was revoked, corrupted or
+    closed before its restoration ended (Kafka's `onRestoreSuspended`, KIP-869). The method is
+    optional, like Kafka's default method: a listener without it is simply not told.
+    """
 
     def on_restore_start(
         self, topic: str, partition: int, store: str, start_offset: int, end_offset: int
@@ -48,6 +55,24 @@ class StateRestoreListener(Protocol):
     ) -> None: ...
 
     def on_restore_end(self, topic: str, partition: int, store: str, restored: int) -> None: ...
+
+
+class RestoreSuspendedListener(StateRestoreListener, Protocol):
+    """A `StateRestoreListener` that also wants to hear of restorations cut short."""
+
+    def on_restore_suspended(
+        self, topic: str, partition: int, store: str, total_restored: int
+    ) -> None: ...
+
+
+def notify_restore_suspended(
+    listener: StateRestoreListener | None, topic: str, partition: int, store: str, restored: int
+) -> None:
+    """Call `listener.on_restore_suspended` if the listener defines it (Kafka's default method
+    does nothing)."""
+    method = getattr(listener, "on_restore_suspended", None)
+    if method is not None:
+        method(topic, partition, store, restored)
 
 
 def watermarks(consumer: Any, topic: str, partition: int, timeout: float) -> tuple[int, int]:

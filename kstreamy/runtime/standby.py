@@ -45,6 +45,32 @@ class Member:
     partitions: tuple[tuple[str, int], ...]
 
 
+@dataclass(frozen=True)
+class TaskRules:
+    """How the placement rule sees the application's tasks: the task of a source partition, and
+    which tasks are stateful (their sub-topology has a changelogged store). Built alike by every
+    worker and by `KafkaStreams.query_metadata_for_key`, so both see one placement."""
+
+    subtopology_of_topic: Mapping[str, int]
+    stateful_subtopologies: frozenset[int]
+
+    @classmethod
+    def of(cls, plan: Any, subtopologies: Iterable[Any]) -> TaskRules:
+        """From a `TopicPlan` and the topology's task sub-topologies."""
+        changelogs = plan.store_changelogs
+        by_topic = {t: sid for sid, topics in plan.source_topics.items() for t in topics}
+        stateful = frozenset(s.id for s in subtopologies if any(n in changelogs for n in s.stores))
+        return cls(by_topic, stateful)
+
+    def task_of(self, topic: str, partition: int) -> TaskId | None:
+        """None for a topic that is no source topic of this application."""
+        sub = self.subtopology_of_topic.get(topic)
+        return None if sub is None else TaskId(sub, partition)
+
+    def stateful(self, task: TaskId) -> bool:
+        return task.subtopology in self.stateful_subtopologies
+
+
 def standby_placement(
     members: Iterable[Member],
     task_of: Callable[[str, int], TaskId | None],

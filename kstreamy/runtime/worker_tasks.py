@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from kstreamy.processor import TaskId
 from kstreamy.runtime.changelog_reader import RESTORE_CHUNK_RECORDS
-from kstreamy.runtime.standby import standby_placement
+from kstreamy.runtime.standby import TaskRules, standby_placement
 from kstreamy.runtime.task import Task
 from kstreamy.state.checkpoint import OffsetCheckpoint
 from kstreamy.state.errors import CheckpointError, CheckpointOutOfRangeError, LockTimeoutError
@@ -331,10 +331,6 @@ class TaskManagement:
         log.info("%s: standby task %s becomes active", self.name, tid)
         return entry
 
-    def _stateful(self, tid: TaskId) -> bool:
-        changelogs = self.setup.plan.store_changelogs
-        return any(s in changelogs for s in self._subs[tid.subtopology].stores)
-
     def _maybe_update_standbys(self) -> None:
         """Apply a new standby placement once the group's description arrived (non-blocking)."""
         assert self._watcher is not None
@@ -345,17 +341,9 @@ class TaskManagement:
         if not me or all(m.member_id != me for m in members):
             self._watcher.request_soon(0.5)  # our join is not visible yet
             return
-        plan = self.setup.plan
-
-        def task_of(topic: str, partition: int) -> TaskId | None:
-            try:
-                return TaskId(plan.subtopology_of(topic), partition)
-            except KeyError:  # not a source topic of this application
-                return None
-
-        placement = standby_placement(
-            members, task_of, self._stateful, self.setup.config.num_standby_replicas
-        )
+        rules = TaskRules.of(self.setup.plan, self._subs.values())
+        replicas = self.setup.config.num_standby_replicas
+        placement = standby_placement(members, rules.task_of, rules.stateful, replicas)
         self._set_standbys(placement.get(me, set()) - set(self.tasks))
 
     def _set_standbys(self, wanted: set[TaskId]) -> None:

@@ -130,3 +130,79 @@ def test_removal_mid_restore_returns_the_position_and_a_bad_checkpoint_raises() 
     assert ("c", 1) not in consumer.assigned and reader.restoring(TaskId(0, 0))
     with pytest.raises(CheckpointPastEndError):
         reader.register(TaskId(0, 1), "s", "c", 1, 51, lambda b: None, False)
+
+
+class _Recorder:
+    """A restore listener with `on_restore_suspended`: every call in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def on_restore_start(
+        self, topic: str, partition: int, store: str, start: int, end: int
+    ) -> None:
+        self.calls.append(("start", partition, store, start, end))
+
+    def on_batch_restored(
+        self, topic: str, partition: int, store: str, restored: int, total: int
+    ) -> None:
+        self.calls.append(("batch", partition, restored))
+
+    def on_restore_end(self, topic: str, partition: int, store: str, restored: int) -> None:
+        self.calls.append(("end", partition, store, restored))
+
+    def on_restore_suspended(
+        self, topic: str, partition: int, store: str, total_restored: int
+    ) -> None:
+        self.calls.append(("suspended", partition, store, total_restored))
+
+
+def test_removal_mid_restore_reports_suspended_with_the_partial_count_not_end() -> None:
+    logs: dict[tuple[str, int], list[bytes | None]] = {("c", 0): [b"k"] * 30, ("c", 1): [b"k"] * 30}
+    reader, _ = _reader(logs)
+    listener = _Recorder()
+    reader.listener = listener
+    reader.register(TaskId(0, 0), "s", "c", 0, None, lambda b: None, False)
+    reader.register(TaskId(0, 1), "s", "c", 1, 5, lambda b: None, False)
+    reader.poll(max_records=20)  # 10 records of each partition
+    reader.remove(TaskId(0, 1))
+    assert listener.calls[-1] == ("suspended", 1, "s", 10)
+    while reader.has_restoring:
+        reader.poll(max_records=20)
+    reader.remove(TaskId(0, 0))  # restored to the end before removal: no suspension
+    ends = [c for c in listener.calls if c[0] in ("end", "suspended")]
+    assert ends == [("suspended", 1, "s", 10), ("end", 0, "s", 30)]
+    assert [c for c in listener.calls if c[0] == "start"] == [
+        ("start", 0, "s", 0, 30),
+        ("start", 1, "s", 5, 30),
+    ]
+
+
+def test_suspension_on_close_and_never_for_standbys_or_listeners_without_the_method() -> None:
+    logs: dict[tuple[str, int], list[bytes | None]] = {("c", 0): [b"k"] * 30, ("c", 1): [b"k"] * 30}
+    reader, consumer = _reader(logs)
+    listener = _Recorder()
+    reader.listener = listener
+    reader.register(TaskId(0, 0), "s", "c", 0, None, lambda b: None, False)
+    reader.register(TaskId(0, 1), "s", "c", 1, None, lambda b: None, True)  # a standby
+    reader.poll(max_records=10)
+    reader.close()  # shutting down mid-restore
+    assert [c for c in listener.calls if c[0] in ("end", "suspended")] == [("suspended", 0, "s", 5)]
+    assert consumer.assigned == {}
+
+    class _Plain:  # Kafka's default onRestoreSuspended does nothing: this listener has none
+        ended: list[int] = []
+
+        def on_restore_start(self, *args: Any) -> None: ...
+
+        def on_batch_restored(self, *args: Any) -> None: ...
+
+        def on_restore_end(self, topic: str, partition: int, store: str, restored: int) -> None:
+            self.ended.append(partition)
+
+    reader, _ = _reader(logs)
+    reader.listener = _Plain()
+    reader.register(TaskId(0, 0), "s", "c", 0, None, lambda b: None, False)
+    reader.poll(max_records=10)
+    assert reader.remove(TaskId(0, 0)) == {("c", 0): 10}
+    assert _Plain.ended == []

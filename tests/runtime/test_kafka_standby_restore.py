@@ -1,11 +1,13 @@
 """Standby replicas and incremental restoration on the real broker.
 
 - two instances with `num.standby.replicas=1`: each task is active on one and standby on the
-  other; when one stops, the other promotes its standbys and replays only the tail;
+  other (and `query_metadata_for_key` names the other instance as the standby host); when one
+  stops, the other promotes its standbys and replays only the tail;
 - a task with a large changelog restores in chunks while another task of the same worker keeps
   processing, and its store is not served to queries until it runs;
-- a task revoked in the middle of its restoration checkpoints what it restored, and a later
-  restore from that checkpoint gives exact counts.
+- a task revoked in the middle of its restoration checkpoints what it restored (the listener
+  hears `on_restore_suspended` with that count, never `on_restore_end`), and a later restore
+  from that checkpoint gives exact counts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 
 from kstreamy.processor import Processor, Record
 from kstreamy.runtime.app import KafkaStreams, State
+from kstreamy.runtime.queries import HostInfo
 from kstreamy.serdes import Long, String
 from kstreamy.state.stores import Stores
 from kstreamy.testing.kafka import KafkaTestClient, unique_topic
@@ -59,12 +62,14 @@ def _counting(source: str, sink: str, seen: list[str], persistent: bool = True) 
 
 
 class _Listener:
-    """Restore listener: starts (tp -> (start, end)), batches and ends, per changelog partition;
-    an optional hook runs on every batch (in the worker thread)."""
+    """Restore listener: starts (tp -> (start, end)), batches (and the last restored count) and
+    ends, per changelog partition; an optional hook runs on every batch (in the worker thread).
+    It has no `on_restore_suspended` (an optional method): such listeners must keep working."""
 
     def __init__(self, on_batch: Any = None) -> None:
         self.started: dict[int, tuple[int, int]] = {}
         self.batches: dict[int, int] = Counter()
+        self.last_restored: dict[int, int] = {}
         self.ended: dict[int, int] = {}
         self.on_batch = on_batch
 
@@ -77,11 +82,28 @@ class _Listener:
         self, topic: str, partition: int, store: str, restored: int, total: int
     ) -> None:
         self.batches[partition] += 1
+        self.last_restored[partition] = restored
         if self.on_batch is not None:
             self.on_batch(partition, restored)
 
     def on_restore_end(self, topic: str, partition: int, store: str, restored: int) -> None:
         self.ended[partition] = restored
+
+
+class _SuspendListener(_Listener):
+    """Also records `on_restore_suspended` (KIP-869): partition -> records restored so far."""
+
+    def __init__(self, on_batch: Any = None) -> None:
+        super().__init__(on_batch)
+        self.suspended: dict[int, int] = {}
+        self.suspended_after_end: list[int] = []
+
+    def on_restore_suspended(
+        self, topic: str, partition: int, store: str, total_restored: int
+    ) -> None:
+        if partition in self.ended:
+            self.suspended_after_end.append(partition)
+        self.suspended[partition] = total_restored
 
 
 def _config(app_id: str, bootstrap: str, state_dir: Path, **extra: Any) -> dict[str, Any]:
@@ -145,8 +167,14 @@ def test_standby_replicas_take_over_with_only_the_tail_restored(
     app_id = unique_topic("sb-app")
     listener = _Listener()
 
+    servers = {"a": HostInfo("127.0.0.1", 7101), "b": HostInfo("127.0.0.1", 7102)}
+
     def instance(name: str) -> KafkaStreams:
-        extra = {"num.standby.replicas": 1, "processing.guarantee": guarantee}
+        extra = {
+            "num.standby.replicas": 1,
+            "processing.guarantee": guarantee,
+            "application.server": f"{servers[name].host}:{servers[name].port}",
+        }
         config = _config(app_id, kafka_client.bootstrap, tmp_path / name, **extra)
         return KafkaStreams(_counting(source, sink, []), config)
 
@@ -187,6 +215,17 @@ def test_standby_replicas_take_over_with_only_the_tail_restored(
             )
 
         wait_until(caught_up, 30, "the first instance's standbys caught up")
+        # interactive-query metadata names the other instance as the key's standby host
+        named = {"a": first, "b": second}
+        for key in ("a0-1", "a1-7", "a2-3", "a3-9", "k-x", "k-y"):
+            for app in (first, second):
+                metadata = app.query_metadata_for_key("counts", key)
+                task = f"0_{metadata.partition}"
+                active = next(n for n, a in named.items() if task in a.local_tasks())
+                standby = next(n for n, a in named.items() if task in a.standby_tasks())
+                assert active != standby
+                assert metadata.active_host == servers[active], key
+                assert metadata.standby_hosts == {servers[standby]}, key
         restored_before = _restored(first)
         assert second.close(timeout=30)
         wait_until(
@@ -203,6 +242,9 @@ def test_standby_replicas_take_over_with_only_the_tail_restored(
             assert end - start <= changelog_records // 20, (p, start, end)
             assert end >= per_partition[p]
         assert first.standby_tasks() == []
+        metadata = first.query_metadata_for_key("counts", "a0-1")
+        assert metadata.active_host == servers["a"]
+        assert metadata.standby_hosts == frozenset(), "one member left: no standby anywhere"
         expected.update(_produce_per_partition(kafka_client, source, {0: 50, 3: 40}, "b"))
         wait_until(lambda: _counts(first) == dict(expected), 30, "batch 2 counted after failover")
     finally:
@@ -278,7 +320,7 @@ def test_revocation_during_restore_keeps_state_consistent(
         if slow.is_set():
             time.sleep(0.1)
 
-    listener = _Listener(on_batch)
+    listener = _SuspendListener(on_batch)
     # small fetches, so that both changelog partitions restore interleaved (a real changelog
     # is larger than a fetch; this one fits into one, which would restore partitions in turn)
     small = {"restore.consumer.max.partition.fetch.bytes": 8192}
@@ -302,8 +344,15 @@ def test_revocation_during_restore_keeps_state_consistent(
             "the first instance running the other task",
         )  # fmt: skip
         revoked = int(second.local_tasks()[0].split("_")[1])
+        kept = 1 - revoked
         assert revoked not in listener.ended, "revoked before its restoration ended"
         assert listener.batches[revoked] > 0
+        # the revoked store's restoration was suspended with the records restored so far
+        partial = listener.suspended[revoked]
+        assert partial == listener.last_restored[revoked]
+        assert 0 < partial < per_partition[revoked]
+        assert kept not in listener.suspended and listener.ended[kept] == per_partition[kept]
+        assert listener.suspended_after_end == []
         expected.update(_produce_per_partition(kafka_client, source, {0: 20, 1: 20}, "n"))
         wait_until(lambda: _counts(first, second) == dict(expected), 30, "counts on both")
         # the first instance takes the revoked task back from its mid-restore checkpoint
@@ -313,6 +362,7 @@ def test_revocation_during_restore_keeps_state_consistent(
         wait_until(lambda: first.state is State.RUNNING and len(first.local_tasks()) == 2, 45,
                    "the first instance running both tasks")  # fmt: skip
         start, end = listener.started[revoked]
+        assert start == partial, "restoring again from the suspended restoration's checkpoint"
         assert 0 < start < per_partition[revoked] < end
         assert listener.ended[revoked] == end - start
         expected.update(_produce_per_partition(kafka_client, source, {0: 5, 1: 5}, "m"))

@@ -79,6 +79,7 @@ def test_two_instances_split_tasks_and_fail_over(
             owner = next(app for app in hosts if app.store("counts").get(word) is not None)
             metadata = first.query_metadata_for_key("counts", word)
             assert metadata.active_host == hosts[owner], word
+            assert metadata.standby_hosts == frozenset(), "num.standby.replicas is 0"
         assert second.close(timeout=30)
         wait_until(
             lambda: first.state is State.RUNNING and first.local_tasks() == ALL_TASKS,

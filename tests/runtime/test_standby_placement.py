@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from kstreamy.processor import TaskId
-from kstreamy.runtime.standby import Member, members_of, standby_placement
+from kstreamy.runtime.standby import Member, TaskRules, members_of, standby_placement
 
 
 def _task_of(topic: str, partition: int) -> TaskId | None:
@@ -66,3 +66,20 @@ def test_members_are_read_from_a_group_description() -> None:
         Member("m-1", (("in", 0), ("in", 1))),
         Member("m-2", ()),
     ]
+
+
+def test_task_rules_map_source_partitions_to_tasks_and_find_stateful_ones() -> None:
+    plan = SimpleNamespace(
+        source_topics={0: ["in"], 1: ["rep", "other-in"]},
+        store_changelogs={"counts": "app-counts-changelog"},
+    )
+    subs = [SimpleNamespace(id=0, stores=[]), SimpleNamespace(id=1, stores=["counts", "plain"])]
+    rules = TaskRules.of(plan, subs)
+    assert rules.task_of("other-in", 3) == TaskId(1, 3)
+    assert rules.task_of("in", 0) == TaskId(0, 0)
+    assert rules.task_of("unknown", 0) is None
+    assert rules.stateful(TaskId(1, 0)) and not rules.stateful(TaskId(0, 0))
+    no_changelog = TaskRules.of(
+        SimpleNamespace(source_topics={1: ["rep"]}, store_changelogs={}), subs
+    )
+    assert not no_changelog.stateful(TaskId(1, 0))
