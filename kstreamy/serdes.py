@@ -333,7 +333,11 @@ class MsgPack:
         if obj is None:
             return None
         try:
-            return self._packer().pack(obj)  # type: ignore[no-any-return]
+            packer = self._local.packer
+        except AttributeError:
+            packer = self._packer()
+        try:
+            return packer.pack(obj)  # type: ignore[no-any-return]
         except (TypeError, ValueError, OverflowError) as exc:
             raise SerializationError(topic, "MsgPack", exc) from exc
 

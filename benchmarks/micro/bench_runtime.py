@@ -5,7 +5,9 @@ a fresh application (new application.id, same input) and times from its first co
 the moment the group's committed offsets cover the whole input. Prints one JSON line per run and
 a summary (best and median records/s, CPU seconds per 1k records of this process, which runs the
 worker thread and librdkafka's threads). Topologies: `passthrough` (source -> sink) and `cart`
-(aggregate per cart of events priced by a GlobalKTable join, `tests/runtime/dsl_topologies.py`).
+(aggregate per cart of events priced by a GlobalKTable join, `tests/runtime/dsl_topologies.py`),
+with JSON or MessagePack values (`--format`); `--warmup` runs go first, unmeasured. Runs vary by
+~±10% on this 2-core machine (the broker shares the cores): quote medians of several runs.
 
     .venv/bin/python benchmarks/micro/bench_runtime.py --bootstrap 127.0.0.1:39600 \
         --records 100000 --topology cart --guarantee exactly_once_v2 --repeat 3
@@ -215,6 +217,7 @@ def main() -> None:
                              "reference loop uses msgpack)")  # fmt: skip
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=0, help="unmeasured runs first")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--profile", default=None, help="cProfile output file (last run)")
     parser.add_argument("--tune-gc", action="store_true",
@@ -241,13 +244,16 @@ def main() -> None:
     preload_s = preload(args.bootstrap, topics["input"], records)
     ends = end_offsets(args.bootstrap, topics["input"], args.partitions)
     results = []
-    for i in range(args.repeat):
+    for i in range(args.warmup + args.repeat):
+        measured = i >= args.warmup
         previous = tune_gc_for_processing() if args.tune_gc else None
-        result = run_once(args, topics, ends, args.profile if i == args.repeat - 1 else None)
+        last = i == args.warmup + args.repeat - 1
+        result = run_once(args, topics, ends, args.profile if last else None)
         if previous is not None:
             restore_gc(previous)
-        print(json.dumps(result), flush=True)
-        results.append(result)
+        print(json.dumps(result if measured else {"warmup": result}), flush=True)
+        if measured:
+            results.append(result)
     rates = [r["records_per_s"] for r in results]
     cpus = [r["cpu_s_per_1k"] for r in results]
     print(json.dumps({

@@ -59,7 +59,7 @@ class KStreamAggregate(_StoreProcessor):
             old_agg = old.value
             ts = record.timestamp if record.timestamp > old.timestamp else old.timestamp
         new_agg = self.aggregator(key, record.value, old_agg)
-        self.store.put(key, ValueAndTimestamp(new_agg, ts))
+        self.store.put(key, _new_tuple(ValueAndTimestamp, (new_agg, ts)))
         if not self.forwarder.cached:
             self.forwarder.maybe_forward(record, new_agg, old_agg, ts)
 
@@ -101,7 +101,7 @@ class KStreamReduce(_StoreProcessor):
             old_agg = old.value
             new_agg = self.reducer(old_agg, record.value)
             ts = max(record.timestamp, old.timestamp)
-        self.store.put(key, ValueAndTimestamp(new_agg, ts))
+        self.store.put(key, _new_tuple(ValueAndTimestamp, (new_agg, ts)))
         self.forwarder.maybe_forward(record, new_agg, old_agg, ts)
 
 

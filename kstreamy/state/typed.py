@@ -169,7 +169,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         # objects memo (caching stores whose serde round-trips flat values exactly): value
         # bytes put under a key -> a private copy of the flat value they encode; a read or a
         # cache flush that finds these very bytes (identity) copies it instead of decoding
-        self._objects: dict[bytes, tuple[bytes, Any]] | None = None
+        self._objects: dict[bytes, tuple[bytes, Any, Any]] | None = None
 
     def _memo_give_up(self) -> None:
         self._get_vde = self._vde
@@ -303,31 +303,35 @@ class MeteredKeyValueStore(Generic[K, V]):
         def typed_listener(
             key: bytes, new: bytes | None, old: bytes | None, rc: RecordContext
         ) -> None:
-            last_key = self._put_key
-            typed_key = (
-                last_key
-                if key is self._put_kb and last_key.__class__ is key_type
-                else kde(topic, key)
-            )
+            typed_key: Any = None
             typed_new: Any = None
             if new is not None:
-                last = self._put_value
                 objects = self._objects
                 hit = None if objects is None else objects.get(key)
                 if hit is not None and hit[0] is new:
                     typed_new = self._copy_object(hit[1])
+                    typed_key = hit[2]  # the key object put, when it round-trips exactly
                 elif new is not self._put_vb:
                     typed_new = vde(topic, new)
-                elif timestamped:
-                    typed_new = (
-                        last
-                        if last.__class__ is ValueAndTimestamp
-                        and last[0].__class__ is value_type
-                        and last[1].__class__ is int
-                        else vde(topic, new)
-                    )
                 else:
-                    typed_new = last if last.__class__ is value_type else vde(topic, new)
+                    last = self._put_value
+                    if timestamped:
+                        typed_new = (
+                            last
+                            if last.__class__ is ValueAndTimestamp
+                            and last[0].__class__ is value_type
+                            and last[1].__class__ is int
+                            else vde(topic, new)
+                        )
+                    else:
+                        typed_new = last if last.__class__ is value_type else vde(topic, new)
+            if typed_key is None:
+                last_key = self._put_key
+                typed_key = (
+                    last_key
+                    if key is self._put_kb and last_key.__class__ is key_type
+                    else kde(topic, key)
+                )
             listener(typed_key, typed_new, None if old is None else vde(topic, old), rc)
 
         return self.inner.set_flush_listener(typed_listener, send_old_values)
@@ -408,7 +412,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         vb = None if value is None else self._vser(self._topic, value)
         self._inner_put(kb, vb)
         if self._objects is not None:
-            self._remember_object(kb, vb, value)
+            self._remember_object(kb, vb, value, key)
         self._put_key = key
         self._put_kb = kb
         self._put_value = value
@@ -425,14 +429,15 @@ class MeteredKeyValueStore(Generic[K, V]):
         vb = None if value is None else self._vser(self._topic, value)
         self._inner_put(kb, vb)
         if self._objects is not None:
-            self._remember_object(kb, vb, value)
+            self._remember_object(kb, vb, value, key)
         self._put_key = key
         self._put_kb = kb
         self._put_value = value
         self._put_vb = vb
 
-    def _remember_object(self, kb: bytes, vb: bytes | None, value: Any) -> None:
-        """After a put: keep a private copy of a flat value with the bytes that encode it."""
+    def _remember_object(self, kb: bytes, vb: bytes | None, value: Any, key: Any) -> None:
+        """After a put: keep a private copy of a flat value with the bytes that encode it, and
+        the key object when its serde gives back that very class (immutable: shared)."""
         objects = self._objects
         assert objects is not None
         snapshot = None
@@ -451,7 +456,7 @@ class MeteredKeyValueStore(Generic[K, V]):
             return
         if len(objects) >= OBJECT_MEMO_MAX:
             objects.clear()
-        objects[kb] = (vb, snapshot)
+        objects[kb] = (vb, snapshot, key if key.__class__ is self._key_round_trip else None)
 
     def _copy_object(self, snapshot: Any) -> Any:
         if self.timestamped:
