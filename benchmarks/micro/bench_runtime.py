@@ -22,10 +22,12 @@ import argparse
 import gc
 import json
 import logging
+import os
 import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -115,6 +117,23 @@ def value_serde(fmt: str) -> Json | MsgPack:
     return MsgPack() if fmt == "msgpack" else Json()
 
 
+def thread_cpu_seconds(native_id: int | None) -> float:
+    """CPU seconds of one thread of this process (/proc/self/task/ID/stat utime + stime)."""
+    if native_id is None:
+        return 0.0
+    try:
+        with open(f"/proc/self/task/{native_id}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_thread_id(app: KafkaStreams) -> int | None:
+    names = {w.name for w in app._workers}
+    return next((t.native_id for t in threading.enumerate() if t.name in names), None)
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -166,7 +185,8 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
             time.sleep(0.005)
         gc_timer = GcTimer()
         gc.callbacks.append(gc_timer)
-        started, cpu0 = time.perf_counter(), cpu_seconds()
+        tid = worker_thread_id(app)
+        started, cpu0, thread0 = time.perf_counter(), cpu_seconds(), thread_cpu_seconds(tid)
         done = False
         while time.monotonic() < deadline and not done:
             committed = watcher.committed([TopicPartition(t.topic, t.partition) for t in ends], 10)
@@ -174,6 +194,7 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
             if not done:
                 time.sleep(0.02)
         elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
+        thread_cpu = thread_cpu_seconds(tid) - thread0
         gc.callbacks.remove(gc_timer)
         metrics = list(app.metrics().values())
         state = app.state
@@ -192,6 +213,8 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
         "seconds": round(elapsed, 3),
         "records_per_s": round(total / elapsed),
         "cpu_s_per_1k": round(cpu / total * 1000, 4),
+        # the worker thread's share of one core while it ran (1.0: CPU-bound on that thread)
+        "worker_thread_busy": round(thread_cpu / elapsed, 2),
         "commits": sum(int(m["commits"]) for m in metrics),
         "gc_tuned": bool(args.tune_gc),
         "gc_s_per_1k": round(gc_timer.seconds / total * 1000, 4),

@@ -47,6 +47,10 @@ class BytesStore:
         self.context: StoreContext | None = None
         # True when `init` found no existing data (a checkpoint for it must not be trusted).
         self.fresh = True
+        # Bumped when the contents change other than by `put`/`delete` (a restore, a reopen) in
+        # the stores that maintain it (`counts_generations`): the typed layer's read memo
+        # forgets a key when it writes it, and everything when the generation moves.
+        self.generation = 0
 
     @property
     def name(self) -> str:

@@ -123,6 +123,7 @@ class LmdbKeyValueStore(BytesStore):
     """A persistent bytes key-value store on LMDB, batched into one transaction per flush."""
 
     persistent_store = True
+    counts_generations = True  # see BytesStore.generation
 
     def __init__(self, name: str, map_size: int | None = None) -> None:
         super().__init__(name)
@@ -149,6 +150,7 @@ class LmdbKeyValueStore(BytesStore):
         self._pending = {}
         self._forget_reads()
         self._rtxn = begin_read(self._env)
+        self.generation += 1
 
     def _close(self) -> None:
         # Unflushed writes are dropped: a clean shutdown flushes first, and after a crash the
@@ -156,6 +158,7 @@ class LmdbKeyValueStore(BytesStore):
         with self._query_lock:
             self._pending = {}
             self._forget_reads()
+            self.generation += 1
             if self._rtxn is not None:
                 self._rtxn.abort()
                 self._rtxn = None
@@ -218,6 +221,7 @@ class LmdbKeyValueStore(BytesStore):
     def restore_batch(self, batch: list[tuple[bytes, bytes | None]]) -> None:
         self.flush()
         self._write(batch)
+        self.generation += 1
 
     # --- task reads and writes ----------------------------------------------------------------
     def get(self, key: bytes) -> bytes | None:

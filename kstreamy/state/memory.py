@@ -20,6 +20,7 @@ class InMemoryKeyValueStore(BytesStore):
     """A non-persistent bytes key-value store, restored from its changelog on every start."""
 
     persistent_store = False
+    counts_generations = True  # see BytesStore.generation
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -36,6 +37,7 @@ class InMemoryKeyValueStore(BytesStore):
             self._data = {}
             self._sorted = []
             self._version += 1
+        self.generation += 1
 
     def get(self, key: bytes) -> bytes | None:
         return self._data.get(key)
@@ -66,6 +68,7 @@ class InMemoryKeyValueStore(BytesStore):
         put = self.put
         for key, value in batch:
             put(key, value)
+        self.generation += 1
 
     def approximate_num_entries(self) -> int:
         return len(self._data)

@@ -27,7 +27,11 @@ from kstreamy.state.logging_layer import ChangeLoggingKeyValueStore
 from kstreamy.state.memory import InMemoryKeyValueStore
 from kstreamy.state.serde_util import TimestampedSerde, resolve_serde
 from kstreamy.state.value_memo import (
+    NATIVE_ATOMS as _NATIVE,
+)
+from kstreamy.state.value_memo import (
     OBJECT_MEMO_MAX,
+    UNSHAREABLE,
     deeply_immutable,
     exact_round_trip,
     memo_copier,
@@ -170,6 +174,8 @@ class MeteredKeyValueStore(Generic[K, V]):
         # bytes put under a key -> a private copy of the flat value they encode; a read or a
         # cache flush that finds these very bytes (identity) copies it instead of decoding
         self._objects: dict[bytes, tuple[bytes, Any, Any]] | None = None
+        self._reads: dict[Any, tuple[Any, Any]] | None = None
+        self._reads_generation = -1
 
     def _memo_give_up(self) -> None:
         self._get_vde = self._vde
@@ -263,6 +269,17 @@ class MeteredKeyValueStore(Generic[K, V]):
             if isinstance(self.inner, CachingKeyValueStore) and exact_round_trip(value_serde)
             else None
         )
+        # read memo by key object: for stores read straight from LMDB or memory (no cache),
+        # such as a GlobalKTable looked up on every join. A write through this layer forgets
+        # its key; a restore or reopen below (the bytes store's generation) forgets everything.
+        self._reads = (
+            {}
+            if not isinstance(self.inner, CachingKeyValueStore)
+            and getattr(self.bytes_store, "counts_generations", False)
+            and self._key_round_trip is not None
+            else None
+        )
+        self._reads_generation = -1
         self._bind_open()
         if self._flush_listener is not None:
             self.set_flush_listener(*self._flush_listener)
@@ -280,7 +297,7 @@ class MeteredKeyValueStore(Generic[K, V]):
             self.inner = _NotOpen(self._name)
             self._bind_closed()
             self._get_key = self._put_key = self._put_value = None
-            self._objects = None
+            self._objects = self._reads = None
             inner.close()
 
     def set_flush_listener(self, listener: FlushListener, send_old_values: bool) -> bool:
@@ -351,9 +368,23 @@ class MeteredKeyValueStore(Generic[K, V]):
         metrics.get_count = count + 1
         if not count & _SAMPLE_MASK:
             start = _now_ns()
-            value = self._get(key)
+            value = self._read(key)
             metrics.get_sampled += 1
             metrics.get_sampled_ns += _now_ns() - start
+            return value
+        reads = self._reads
+        if reads is not None and key.__class__ is self._key_round_trip:
+            generation = self.bytes_store.generation  # type: ignore[union-attr]
+            if generation == self._reads_generation:
+                memo = reads.get(key)
+                if memo is not None:  # (value, None: shared | a copy function)
+                    copy = memo[1]
+                    return memo[0] if copy is None else copy(memo[0])  # type: ignore[no-any-return]
+            else:
+                reads.clear()
+                self._reads_generation = generation
+            value = self._get(key)
+            self._remember_read(key, value)
             return value
         # the unsampled path inlines `_get` (one call less per read)
         kb = None if key is None else self._kser(self._topic, key)
@@ -373,6 +404,24 @@ class MeteredKeyValueStore(Generic[K, V]):
         result: V = self._get_vde(self._topic, raw)
         return result
 
+    def _read(self, key: K) -> V | None:
+        """`get` without its metrics (the sampled path; the unsampled one inlines it)."""
+        reads = self._reads
+        if reads is not None and key.__class__ is self._key_round_trip:
+            generation = self.bytes_store.generation  # type: ignore[union-attr]
+            if generation == self._reads_generation:
+                memo = reads.get(key)
+                if memo is not None:
+                    copy = memo[1]
+                    return memo[0] if copy is None else copy(memo[0])  # type: ignore[no-any-return]
+            else:
+                reads.clear()
+                self._reads_generation = generation
+            value = self._get(key)
+            self._remember_read(key, value)
+            return value
+        return self._get(key)
+
     def _get(self, key: K) -> V | None:
         kb = None if key is None else self._kser(self._topic, key)
         if kb.__class__ is not bytes:
@@ -390,6 +439,32 @@ class MeteredKeyValueStore(Generic[K, V]):
                 return copied
         value: V = self._get_vde(self._topic, raw)
         return value
+
+    def _forget_read(self, key: Any) -> None:
+        """`key` is being written: its memoized read (or, for a key of another class that may
+        serialize alike, every memoized read) is stale."""
+        reads = self._reads
+        if reads is not None:
+            if key.__class__ is self._key_round_trip:
+                reads.pop(key, None)
+            else:
+                reads.clear()
+
+    def _remember_read(self, key: Any, value: Any) -> None:
+        """Keep what a read of `key` returned: None, a deeply immutable value (shared), or a
+        private copy of a flat container (copied again for every reader)."""
+        reads = self._reads
+        if reads is None:
+            return
+        if value is None:
+            reads[key] = (None, None)
+            return
+        copier = memo_copier(value)
+        if copier is UNSHAREABLE:
+            return
+        if len(reads) >= OBJECT_MEMO_MAX:
+            reads.clear()
+        reads[key] = (value if copier is None else copier(value), copier)
 
     def put(self, key: K, value: V | None) -> None:
         metrics = self.metrics
@@ -413,6 +488,8 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._inner_put(kb, vb)
         if self._objects is not None:
             self._remember_object(kb, vb, value, key)
+        elif self._reads is not None:
+            self._forget_read(key)
         self._put_key = key
         self._put_kb = kb
         self._put_value = value
@@ -430,6 +507,8 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._inner_put(kb, vb)
         if self._objects is not None:
             self._remember_object(kb, vb, value, key)
+        elif self._reads is not None:
+            self._forget_read(key)
         self._put_key = key
         self._put_kb = kb
         self._put_value = value
@@ -438,20 +517,22 @@ class MeteredKeyValueStore(Generic[K, V]):
     def _remember_object(self, kb: bytes, vb: bytes | None, value: Any, key: Any) -> None:
         """After a put: keep a private copy of a flat value with the bytes that encode it, and
         the key object when its serde gives back that very class (immutable: shared)."""
-        objects = self._objects
-        assert objects is not None
+        objects: Any = self._objects
         snapshot = None
         if vb is not None:
             if self.timestamped:
-                if (
-                    value.__class__ is ValueAndTimestamp
-                    and value[1].__class__ is int
-                    and native_flat(value[0])
-                ):
-                    snapshot = _new_vat(ValueAndTimestamp, (value[0].copy(), value[1]))
+                inner = value[0] if value.__class__ is ValueAndTimestamp else None
+                if inner.__class__ is dict and value[1].__class__ is int:
+                    for k, v in inner.items():  # `native_flat`, inlined (per-record path)
+                        if k.__class__ is not str or v.__class__ not in _NATIVE:
+                            break
+                    else:
+                        snapshot = _new_vat(ValueAndTimestamp, (inner.copy(), value[1]))
+                elif inner is not None and value[1].__class__ is int and native_flat(inner):
+                    snapshot = _new_vat(ValueAndTimestamp, (inner.copy(), value[1]))
             elif native_flat(value):
                 snapshot = value.copy()
-        if snapshot is None or vb is None:
+        if snapshot is None:
             objects.pop(kb, None)
             return
         if len(objects) >= OBJECT_MEMO_MAX:
@@ -473,6 +554,7 @@ class MeteredKeyValueStore(Generic[K, V]):
 
     def put_if_absent(self, key: K, value: V) -> V | None:
         start = _now_ns()
+        self._forget_read(key)
         if self._objects is not None:
             self._objects.pop(self._key(key), None)
         old = self.inner.put_if_absent(self._key(key), self._vser(self._topic, value))
@@ -485,6 +567,7 @@ class MeteredKeyValueStore(Generic[K, V]):
 
     def delete(self, key: K) -> V | None:
         start = _now_ns()
+        self._forget_read(key)
         if self._objects is not None:
             self._objects.pop(self._key(key), None)
         old = self.inner.delete(self._key(key))

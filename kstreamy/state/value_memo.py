@@ -58,6 +58,7 @@ def _flat(obj: Any) -> bool:
 
 # Atoms that Json and MsgPack (without a `default`) decode back as equal objects of the same class
 _NATIVE = frozenset({str, int, float, bool, type(None)})
+NATIVE_ATOMS = _NATIVE
 OBJECT_MEMO_MAX = 16_384
 
 
@@ -103,6 +104,7 @@ def _unshareable(obj: Any) -> Any:
 
 
 _UNSHAREABLE: Callable[[Any], Any] = _unshareable
+UNSHAREABLE = _UNSHAREABLE  # what `memo_copier` answers for a value that must not be memoized
 
 
 def memo_decoder(vde: Callable[[str, bytes], Any], give_up: Callable[[], None]) -> Any:
