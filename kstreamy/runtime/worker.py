@@ -146,6 +146,7 @@ class Worker(Recovery):
         self._route: dict[str, dict[int, Task]] = {}
         self._multi: set[TaskId] = set()
         self._closing = False
+        self.async_commits = 0  # at-least-once commits sent without waiting, not yet reported
         self._app_config = setup.config.as_dict()
         self.consumer: Any = None
         self.producer: StreamsProducer | None = None
@@ -206,7 +207,19 @@ class Worker(Recovery):
         server = self.config.application_server
         if kind == "consumer" and server:  # interactive-query discovery, see queries.py
             config["client.id"] = f"{config['client.id']}{SERVER_SEPARATOR}{server}"
+        if kind == "consumer":
+            config.setdefault("on_commit", self._on_commit)
         return config
+
+    def _on_commit(self, err: Any, partitions: list[Any]) -> None:
+        """librdkafka's offset-commit callback (served by `consume`): reports the failure of an
+        asynchronous at-least-once commit (a synchronous one raises in `commit_offsets`)."""
+        if self.async_commits <= 0:
+            return
+        self.async_commits -= 1
+        if err is not None:
+            log.warning("%s: offset commit failed (%s); the next commit carries these offsets",
+                        self.name, err.str() if hasattr(err, "str") else err)  # fmt: skip
 
     def _open_clients(self) -> None:
         from kstreamy.state.cache import ThreadCache
@@ -353,8 +366,9 @@ class Worker(Recovery):
         """The active tasks that process (not RESTORING): the ones a commit covers."""
         return [e for e in self.tasks.values() if e.state == RUNNING]
 
-    def commit(self) -> None:
-        """Run the numbered commit protocol over every running task (see `commit.py`)."""
+    def commit(self, final: bool = False) -> None:
+        """Run the numbered commit protocol over every running task (see `commit.py`); `final`
+        before a revocation or shutdown."""
         assert self.producer is not None and self.collector is not None
         entries = self.running_tasks()
         if not entries:
@@ -362,7 +376,7 @@ class Worker(Recovery):
         if not any(e.task.commit_needed for e in entries) and not self.producer.in_transaction:
             return
         started = time.monotonic()
-        positions = commit_tasks(self, entries)
+        positions = commit_tasks(self, entries, final)
         self._corrupted_since = None
         if self.eos:  # (at-least-once: a failed offset commit is only logged, see commit.py)
             for tp in positions:
@@ -429,7 +443,7 @@ class Worker(Recovery):
             return
         self._set_state(WorkerState.PARTITIONS_ASSIGNED)
         try:
-            self.commit()
+            self.commit(final=True)
         except _CORRUPTING as exc:
             self._recover(exc, reopen=False)
 
@@ -462,7 +476,7 @@ class Worker(Recovery):
     def _shutdown(self, clean: bool) -> None:
         self._closing = True
         if clean and self.tasks:
-            self.commit()
+            self.commit(final=True)
             for tid in list(self.tasks):
                 self._close_task(tid, clean=True)
         else:
