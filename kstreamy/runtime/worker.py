@@ -277,9 +277,7 @@ class Worker(Recovery):
         assert reader is not None
         while not self._stop.is_set():
             restoring = bool(self._restoring)
-            msgs = self.consumer.consume(
-                num_messages=batch, timeout=0 if restoring else poll_timeout
-            )
+            msgs = self._poll(batch, 0.0 if restoring else poll_timeout)
             try:
                 if msgs:
                     self._process(msgs)
@@ -301,6 +299,23 @@ class Worker(Recovery):
             except _CORRUPTING as exc:
                 self._recover(exc)
                 last_commit = time.monotonic()
+
+    def _poll(self, batch: int, timeout: float) -> list[Any]:
+        """Up to `batch` records, waiting at most `timeout` for the first one (Kafka's `poll`).
+
+        librdkafka's `consume(n, timeout)` waits until it has n records or the timeout passed,
+        so with fewer records queued it would hold each one back for the whole `poll.ms`; so:
+        take what is queued, and only when nothing is, wait for one record and then take what
+        arrived with it.
+        """
+        consumer = self.consumer
+        msgs: list[Any] = consumer.consume(num_messages=batch, timeout=0)
+        if msgs or timeout <= 0:
+            return msgs
+        first = consumer.poll(timeout)
+        if first is None:
+            return []
+        return [first, *consumer.consume(num_messages=batch - 1, timeout=0)]
 
     # -- processing --------------------------------------------------------------------------------
     def _process(self, msgs: list[Any]) -> None:
