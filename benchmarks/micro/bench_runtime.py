@@ -7,7 +7,10 @@ a summary (best and median records/s, CPU seconds per 1k records of this process
 worker thread and librdkafka's threads). Topologies: `passthrough` (source -> sink) and `cart`
 (aggregate per cart of events priced by a GlobalKTable join, `tests/runtime/dsl_topologies.py`),
 with JSON or MessagePack values (`--format`); `--warmup` runs go first, unmeasured. Runs vary by
-~±10% on this 2-core machine (the broker shares the cores): quote medians of several runs.
+~±10% on this 2-core machine (the broker shares the cores): quote medians of several runs. The
+summary's `calibration_task_us_per_record` is `bench_task.py`'s broker-free CPU per record,
+measured just before (best of two runs of 50k records): the machine's own speed drifts by up to
+~60% over hours, and rates are only comparable between runs with similar calibrations.
 
     .venv/bin/python benchmarks/micro/bench_runtime.py --bootstrap 127.0.0.1:39600 \
         --records 100000 --topology cart --guarantee exactly_once_v2 --repeat 3
@@ -38,6 +41,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from benchmarks.micro.bench_task import run_once as run_task_path
 from kstreamy._internal.gc_tuning import restore_gc, tune_gc_for_processing
 from kstreamy.dsl import StreamsBuilder
 from kstreamy.runtime.app import KafkaStreams, State
@@ -266,6 +270,11 @@ def main() -> None:
         records = [(b"k-%d" % (i % CARTS), b"v" * 100) for i in range(args.records)]
     preload_s = preload(args.bootstrap, topics["input"], records)
     ends = end_offsets(args.bootstrap, topics["input"], args.partitions)
+    # the machine's speed right now: this 2-core VM's CPU speed varies by up to ~60% over hours
+    # (the same code measured 15-25 us per record here), so rates are quoted with it
+    calibration = min(
+        run_task_path(50_000, 4_000, None, args.format)["cpu_us_per_record"] for _ in range(2)
+    )
     results = []
     for i in range(args.warmup + args.repeat):
         measured = i >= args.warmup
@@ -286,6 +295,7 @@ def main() -> None:
         "best_records_per_s": max(rates),
         "median_records_per_s": round(statistics.median(rates)),
         "median_cpu_s_per_1k": round(statistics.median(cpus), 4),
+        "calibration_task_us_per_record": calibration,
     }), flush=True)  # fmt: skip
 
 
