@@ -372,20 +372,8 @@ class MeteredKeyValueStore(Generic[K, V]):
             metrics.get_sampled += 1
             metrics.get_sampled_ns += _now_ns() - start
             return value
-        reads = self._reads
-        if reads is not None and key.__class__ is self._key_round_trip:
-            generation = self.bytes_store.generation  # type: ignore[union-attr]
-            if generation == self._reads_generation:
-                memo = reads.get(key)
-                if memo is not None:  # (value, None: shared | a copy function)
-                    copy = memo[1]
-                    return memo[0] if copy is None else copy(memo[0])  # type: ignore[no-any-return]
-            else:
-                reads.clear()
-                self._reads_generation = generation
-            value = self._get(key)
-            self._remember_read(key, value)
-            return value
+        if self._reads is not None:  # stores read straight from LMDB/memory: the read memo
+            return self._read(key)
         # the unsampled path inlines `_get` (one call less per read)
         kb = None if key is None else self._kser(self._topic, key)
         if kb.__class__ is not bytes:
@@ -405,13 +393,13 @@ class MeteredKeyValueStore(Generic[K, V]):
         return result
 
     def _read(self, key: K) -> V | None:
-        """`get` without its metrics (the sampled path; the unsampled one inlines it)."""
+        """`get` without its metrics, through the read memo when the store has one."""
         reads = self._reads
         if reads is not None and key.__class__ is self._key_round_trip:
             generation = self.bytes_store.generation  # type: ignore[union-attr]
             if generation == self._reads_generation:
                 memo = reads.get(key)
-                if memo is not None:
+                if memo is not None:  # (value, None: shared | a copy function)
                     copy = memo[1]
                     return memo[0] if copy is None else copy(memo[0])  # type: ignore[no-any-return]
             else:
