@@ -27,9 +27,7 @@ from kstreamy.state.logging_layer import ChangeLoggingKeyValueStore
 from kstreamy.state.memory import InMemoryKeyValueStore
 from kstreamy.state.serde_util import TimestampedSerde, resolve_serde
 from kstreamy.state.value_memo import (
-    NATIVE_ATOMS as _NATIVE,
-)
-from kstreamy.state.value_memo import (
+    NATIVE_ATOMS,
     OBJECT_MEMO_MAX,
     UNSHAREABLE,
     deeply_immutable,
@@ -512,7 +510,7 @@ class MeteredKeyValueStore(Generic[K, V]):
                 inner = value[0] if value.__class__ is ValueAndTimestamp else None
                 if inner.__class__ is dict and value[1].__class__ is int:
                     for k, v in inner.items():  # `native_flat`, inlined (per-record path)
-                        if k.__class__ is not str or v.__class__ not in _NATIVE:
+                        if k.__class__ is not str or v.__class__ not in NATIVE_ATOMS:
                             break
                     else:
                         snapshot = _new_vat(ValueAndTimestamp, (inner.copy(), value[1]))
