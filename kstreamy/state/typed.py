@@ -109,6 +109,8 @@ class StoreMetrics:
 
 
 _SAMPLE_MASK = StoreMetrics.SAMPLE_EVERY - 1
+# the read memo is given up after this many values it could not keep (nested mutable values)
+_READS_GIVE_UP = 16
 # Exact classes whose objects cannot change: a key of one of them serialized by `get` can be
 # reused by the `put` that follows with the same object (no second serialization).
 _IMMUTABLE = frozenset({str, int, bytes, float, bool})
@@ -174,6 +176,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._objects: dict[bytes, tuple[bytes, Any, Any]] | None = None
         self._reads: dict[Any, tuple[Any, Any]] | None = None
         self._reads_generation = -1
+        self._reads_unshareable = 0
 
     def _memo_give_up(self) -> None:
         self._get_vde = self._vde
@@ -446,7 +449,10 @@ class MeteredKeyValueStore(Generic[K, V]):
             reads[key] = (None, None)
             return
         copier = memo_copier(value)
-        if copier is UNSHAREABLE:
+        if copier is UNSHAREABLE:  # nested mutable values: after a few, stop trying
+            self._reads_unshareable += 1
+            if self._reads_unshareable >= _READS_GIVE_UP:
+                self._reads = None
             return
         if len(reads) >= OBJECT_MEMO_MAX:
             reads.clear()

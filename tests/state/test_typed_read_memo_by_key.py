@@ -75,6 +75,12 @@ def test_values_that_cannot_be_shared_or_copied_are_decoded_every_time(tmp_path:
     got["nested"]["a"] = 2
     assert store.get("k") == {"nested": {"a": 1}}
     assert "k" not in store._reads
+    for i in range(20):  # a store of such values stops trying to memoize them
+        store.put(f"n{i}", {"nested": {"i": i}})
+        assert store.get(f"n{i}") == {"nested": {"i": i}}
+    assert store._reads is None
+    store.put("k", {"nested": {"a": 3}})
+    assert store.get("k") == {"nested": {"a": 3}}
 
 
 def test_a_key_of_another_class_forgets_every_memoized_read() -> None:
