@@ -219,7 +219,7 @@ class Worker(Recovery):
         self.async_commits -= 1
         if err is not None:
             log.warning("%s: offset commit failed (%s); the next commit carries these offsets",
-                        self.name, err.str() if hasattr(err, "str") else err)  # fmt: skip
+                        self.name, err.str())  # fmt: skip
 
     def _open_clients(self) -> None:
         from kstreamy.state.cache import ThreadCache
