@@ -362,6 +362,17 @@ class MsgPack:
         return (MsgPack, (self._default,))
 
 
+# The built-in serdes whose bytes depend only on the object (never on the topic, unlike e.g. a
+# schema-registry serde, which registers a subject per topic).
+_TOPIC_INDEPENDENT = frozenset({String, Bytes, Integer, Long, Double, Json, MsgPack})
+
+
+def encodes_alike(a: object, b: object) -> bool:
+    """True when serdes `a` and `b` turn every object into the same bytes on every topic: the
+    same built-in class with the same settings. Unknown (user) serdes are never assumed alike."""
+    return type(a) in _TOPIC_INDEPENDENT and a == b
+
+
 def _require_inner(inner: Serde | None, serde: str, topic: str) -> Serde:
     if inner is None:
         raise SerializationError(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kstreamy.errors import StreamsError
 from kstreamy.processor import (
     Cancellable,
+    Headers,
     Processor,
     ProcessorContext,
     PunctuationType,
@@ -16,7 +18,7 @@ from kstreamy.processor import (
     RecordMetadata,
     TaskId,
 )
-from kstreamy.serdes import Serde
+from kstreamy.serdes import Serde, encodes_alike
 from kstreamy.topology import SinkNode, SourceNode
 
 if TYPE_CHECKING:
@@ -142,6 +144,8 @@ class SinkProcessor(Processor[Any, Any, Any, Any]):
     ) -> None:
         self._task = task
         self._node = node
+        self.key_serde = key_serde
+        self.value_serde = value_serde
         self._static_topic = (
             topology_topic(task, node.topic) if isinstance(node.topic, str) else None
         )
@@ -168,6 +172,20 @@ class SinkProcessor(Processor[Any, Any, Any, Any]):
             count = self._task.collector.partitions_for(topic) or 1
             partition = partitioner(topic, key, value, count)
             self._send(topic, key, value, record.timestamp, record.headers, partition)
+
+    def bytes_sender(
+        self, key_serde: Serde, value_serde: Serde
+    ) -> Callable[[bytes, bytes | None, int, Headers], None] | None:
+        """A sender of records already encoded with `key_serde` and `value_serde`; None when
+        this sink would encode them differently, picks its topic per record or partitions with
+        its own partitioner (then records must go through `process`)."""
+        topic = self._static_topic
+        if topic is None or self._partitioner is not None:
+            return None
+        if not (encodes_alike(self.key_serde, key_serde)
+                and encodes_alike(self.value_serde, value_serde)):  # fmt: skip
+            return None
+        return partial(self._send, topic)  # (key, value, timestamp, headers): no partition
 
 
 def topology_topic(task: Task, topic: str) -> str:

@@ -48,7 +48,13 @@ class TupleForwarder:
         self.cached = False
         setter = getattr(store, "set_flush_listener", None)
         if setter is not None:
-            self.cached = bool(setter(self._on_flush, send_old_values))
+            from kstreamy.processors.table_sink import table_to_sink_listener
+
+            direct = table_to_sink_listener(context, store)
+            if direct is not None:  # only `to_stream().to(topic)` downstream: skip the chain
+                self.cached = bool(store.set_bytes_flush_listener(direct, send_old_values))
+            else:
+                self.cached = bool(setter(self._on_flush, send_old_values))
 
     def _on_flush(self, key: Any, new: Any, old: Any, rc: RecordContext) -> None:
         """Forward one entry flushed or evicted by the cache, under its own record context."""

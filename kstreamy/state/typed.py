@@ -22,14 +22,15 @@ from kstreamy.state.api import (
     ValueAndTimestamp,
 )
 from kstreamy.state.base import BytesItems, BytesStore, closed_error, prefix_successor
-from kstreamy.state.caching import CachingKeyValueStore
+from kstreamy.state.caching import BytesFlushListener, CachingKeyValueStore
 from kstreamy.state.logging_layer import ChangeLoggingKeyValueStore
 from kstreamy.state.memory import InMemoryKeyValueStore
-from kstreamy.state.serde_util import TimestampedSerde, resolve_serde
+from kstreamy.state.serde_util import TimestampedSerde, pack_long, resolve_serde
 from kstreamy.state.value_memo import (
     NATIVE_ATOMS,
     OBJECT_MEMO_MAX,
     UNSHAREABLE,
+    copy_flat_vat,
     deeply_immutable,
     exact_round_trip,
     memo_copier,
@@ -151,6 +152,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._kser: Any = not_open
         self._kde: Any = not_open
         self._vser: Any = not_open
+        self._ts_vser: Any = None
         self._vde: Any = not_open
         self._get_vde: Any = not_open  # `get`'s deserializer: `_vde` or a read memo over it
         self.bytes_store: BytesStore | None = None
@@ -158,6 +160,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         self.value_serde: Serde | None = None
         self._topic = name
         self._flush_listener: tuple[FlushListener, bool] | None = None
+        self._bytes_flush_listener: tuple[BytesFlushListener, bool] | None = None
         self._context: StoreContext | None = None
         self._bind_closed()
         # memo of the last get's key (its bytes serve the put that usually follows) and of the
@@ -255,6 +258,9 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._kde = self.key_serde.deserialize
         self._vser = self.value_serde.serialize
         self._vde = self.value_serde.deserialize
+        # a timestamped value is serialized here (8-byte timestamp + value bytes, what
+        # TimestampedSerde does) without the wrapper's call (per-record path)
+        self._ts_vser = value_serde.serialize if self.timestamped else None
         self._key_round_trip = _ROUND_TRIP.get(type(self.key_serde))
         self._value_round_trip = _ROUND_TRIP.get(type(value_serde))
         # a built-in scalar serde decodes about as fast as a memo lookup: no memo for those
@@ -284,6 +290,8 @@ class MeteredKeyValueStore(Generic[K, V]):
         self._bind_open()
         if self._flush_listener is not None:
             self.set_flush_listener(*self._flush_listener)
+        if self._bytes_flush_listener is not None:
+            self.set_bytes_flush_listener(*self._bytes_flush_listener)
 
     def flush(self) -> None:
         store = self.bytes_store
@@ -308,6 +316,7 @@ class MeteredKeyValueStore(Generic[K, V]):
         installed at `init`, and the answer is only whether caching was requested.
         """
         self._flush_listener = (listener, send_old_values)
+        self._bytes_flush_listener = None  # one listener: the last one set
         if not self.inner.is_open:
             return self._caching
         if not isinstance(self.inner, CachingKeyValueStore):
@@ -354,6 +363,19 @@ class MeteredKeyValueStore(Generic[K, V]):
 
         return self.inner.set_flush_listener(typed_listener, send_old_values)
 
+    def set_bytes_flush_listener(self, listener: BytesFlushListener, send_old_values: bool) -> bool:
+        """Forward flushed cache entries as the bytes stored (key bytes; value bytes, with the
+        8-byte timestamp first in a timestamped store), decoding nothing: for a downstream that
+        would only encode them again with the same serdes. False when this store has no cache.
+        """
+        self._bytes_flush_listener = (listener, send_old_values)
+        self._flush_listener = None
+        if not self.inner.is_open:
+            return self._caching
+        if not isinstance(self.inner, CachingKeyValueStore):
+            return False
+        return self.inner.set_flush_listener(listener, send_old_values)
+
     # --- key-value operations -----------------------------------------------------------------
     def _key(self, key: K) -> bytes:
         if key is None:
@@ -388,8 +410,13 @@ class MeteredKeyValueStore(Generic[K, V]):
         if objects is not None:
             hit = objects.get(kb)
             if hit is not None and hit[0] is raw:  # the very bytes put: copy, do not decode
-                copied: V = self._copy_object(hit[1])
-                return copied
+                snapshot = hit[1]  # `_copy_object`, inlined (per-record path)
+                copied: Any = (
+                    _new_vat(ValueAndTimestamp, (snapshot[0].copy(), snapshot[1]))
+                    if self.timestamped
+                    else snapshot.copy()
+                )
+                return copied  # type: ignore[no-any-return]
         result: V = self._get_vde(self._topic, raw)
         return result
 
@@ -402,7 +429,13 @@ class MeteredKeyValueStore(Generic[K, V]):
                 memo = reads.get(key)
                 if memo is not None:  # (value, None: shared | a copy function)
                     copy = memo[1]
-                    return memo[0] if copy is None else copy(memo[0])  # type: ignore[no-any-return]
+                    if copy is None:
+                        return memo[0]  # type: ignore[no-any-return]
+                    if copy is copy_flat_vat:  # inlined (a global table read on every join)
+                        vat = memo[0]
+                        fresh: Any = _new_vat(ValueAndTimestamp, (vat[0].copy(), vat[1]))
+                        return fresh  # type: ignore[no-any-return]
+                    return copy(memo[0])  # type: ignore[no-any-return]
             else:
                 reads.clear()
                 self._reads_generation = generation
@@ -476,7 +509,14 @@ class MeteredKeyValueStore(Generic[K, V]):
             kb = None if key is None else self._kser(self._topic, key)
             if kb.__class__ is not bytes:
                 kb = self._key(key)
-        vb = None if value is None else self._vser(self._topic, value)
+        vb: bytes | None
+        if value is None:
+            vb = None
+        elif value.__class__ is ValueAndTimestamp and self._ts_vser is not None:
+            data = self._ts_vser(self._topic, value[0])  # type: ignore[index]
+            vb = None if data is None else pack_long(value[1]) + data  # type: ignore[index]
+        else:
+            vb = self._vser(self._topic, value)
         self._inner_put(kb, vb)
         if self._objects is not None:
             self._remember_object(kb, vb, value, key)
