@@ -57,7 +57,9 @@ class _Key:
     """One Kafka Streams config key: its default, how to parse it, and the smallest int allowed."""
 
     default: Any
-    kind: Literal["str", "int", "guarantee", "serde", "handler", "extractor", "optimization", "dsl"]
+    kind: Literal[
+        "str", "int", "bool", "guarantee", "serde", "handler", "extractor", "optimization", "dsl"
+    ]
     minimum: int = 0
 
 
@@ -96,6 +98,9 @@ _STREAMS_KEYS: dict[str, _Key] = {
     "repartition.purge.interval.ms": _Key(30_000, "int"),
     "metrics.recording.level": _Key("INFO", "str"),
     "upgrade.from": _Key(None, "str"),
+    # kstreamy's own keys (no Kafka Streams equivalent)
+    "kstreamy.gc.tuning": _Key(True, "bool"),       # workers tune Python's GC (gc_tuning.py)
+    "kstreamy.lmdb.map.size": _Key(64 * 1024 * 1024, "int", minimum=1),  # initial LMDB map
 }
 
 # Settings every librdkafka client understands, passed on unprefixed (Kafka Streams does the same
@@ -541,6 +546,7 @@ def _parse_dsl(key: str, spec: _Key, value: Any) -> str:
 _PARSERS: dict[str, Callable[[str, _Key, Any], Any]] = {
     "str": _parse_str,
     "int": _parse_int,
+    "bool": lambda key, spec, value: _to_bool(key, value),
     "guarantee": _parse_guarantee,
     "serde": _parse_serde,
     "handler": _parse_handler,

@@ -11,6 +11,9 @@ collector never scans) keeps cycle collection, at a fraction of its cost.
 from __future__ import annotations
 
 import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 GEN0_THRESHOLD = 50_000
 GEN1_THRESHOLD = 20
@@ -31,3 +34,35 @@ def restore_gc(previous: tuple[int, int, int]) -> None:
     """Undo `tune_gc_for_processing` (thresholds back; frozen objects scanned again)."""
     gc.set_threshold(*previous)
     gc.unfreeze()
+
+
+GC_TUNING_CONFIG = "kstreamy.gc.tuning"
+"""Streams config key (default true): whether a worker applies `tune_gc_for_processing` while it
+processes. The thresholds are process-wide: set it to false when the process also runs other
+allocation-heavy work that needs the default collector cadence."""
+
+_lock = threading.Lock()
+_users = 0
+_previous: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def processing_gc(enabled: bool = True) -> Iterator[None]:
+    """Tuned collection while the block runs. Workers of one process share the settings: the
+    first to enter tunes, the last to leave restores what was there before."""
+    global _users, _previous
+    if not enabled:
+        yield
+        return
+    with _lock:
+        if _users == 0:
+            _previous = tune_gc_for_processing()
+        _users += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _users -= 1
+            if _users == 0 and _previous is not None:
+                restore_gc(_previous)
+                _previous = None

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from kstreamy._internal.gc_tuning import GC_TUNING_CONFIG, processing_gc
 from kstreamy.config import StreamsConfig
 from kstreamy.errors import StreamsError
 from kstreamy.processor import TaskId
@@ -178,7 +179,8 @@ class Worker(Recovery):
             if self.global_updater is not None:
                 self.global_updater.bootstrap()
             self._subscribe()
-            self._loop()
+            with processing_gc(bool(self.config.get(GC_TUNING_CONFIG))):
+                self._loop()
             self._set_state(WorkerState.PENDING_SHUTDOWN)
             self._shutdown(clean=True)
         except:  # noqa: E722 — also a bare KafkaError, which is no BaseException subclass
