@@ -10,6 +10,7 @@ from kstreamy.state.api import ValueAndTimestamp
 
 _LONG = struct.Struct(">q")
 _pack_long = _LONG.pack
+pack_long = _pack_long  # 8-byte big-endian timestamp (the timestamped value layout)
 _unpack_long_from = _LONG.unpack_from
 _new_vat = tuple.__new__  # skips NamedTuple's Python-level __new__ on the per-record path
 

@@ -104,6 +104,7 @@ def _unshareable(obj: Any) -> Any:
 
 
 _UNSHAREABLE: Callable[[Any], Any] = _unshareable
+copy_flat_vat = _copy_flat_vat  # the copier of a ValueAndTimestamp of a flat value
 UNSHAREABLE = _UNSHAREABLE  # what `memo_copier` answers for a value that must not be memoized
 
 
