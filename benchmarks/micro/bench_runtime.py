@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
         future.result(30)
 
 
-def preload(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
+def preload(bootstrap: str, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> float:
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,
