@@ -23,7 +23,7 @@ from kstreamy._internal.tables import (
 from kstreamy.processor import Processor
 from kstreamy.processors import stateless as sl
 from kstreamy.processors.joins import KStreamTableJoin
-from kstreamy.processors.table import KTableSource, TableSupplierFlags
+from kstreamy.processors.table import KTableSource, TableSupplierFlags, store_getter
 from kstreamy.serdes import Serde
 from kstreamy.state.api import StoreBuilder
 from kstreamy.topology import TimestampExtractor, Topology
@@ -422,7 +422,7 @@ class KStream:
             self.graph.add_processor(
                 node,
                 lambda: KStreamTableJoin(
-                    lambda ctx: ctx.get_state_store(store).get, joiner, left, mapper
+                    lambda ctx: store_getter(ctx, store), joiner, left, mapper
                 ),
                 self.name,
             )

@@ -16,6 +16,7 @@ from typing import Any
 from kstreamy.processor import Processor, ProcessorContext, Record
 from kstreamy.processors.table import Change, TableSupplierFlags, TupleForwarder
 from kstreamy.state.api import ValueAndTimestamp
+from kstreamy.state.typed import MeteredKeyValueStore
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,11 @@ class _StoreProcessor(AnyProcessor):
         assert self.flags.store is not None
         self.store: Any = context.get_state_store(self.flags.store)
         self.forwarder = TupleForwarder(context, self.store, self.flags.send_old_values)
+        # the DSL's timestamped stores read and take (value, timestamp) as plain pairs: no
+        # ValueAndTimestamp built and freed per record
+        pairs = isinstance(self.store, MeteredKeyValueStore) and self.store.timestamped
+        self.get_vt: Callable[[Any], Any] = self.store.get_pair if pairs else self.store.get
+        self.pairs = pairs
 
 
 class KStreamAggregate(_StoreProcessor):
@@ -51,15 +57,17 @@ class KStreamAggregate(_StoreProcessor):
         key = record.key
         if key is None or record.value is None:
             return  # Kafka: aggregations skip null keys and null values
-        old = self.store.get(key)
+        old = self.get_vt(key)
         if old is None:
             old_agg = self.initializer()
             ts = record.timestamp
         else:
-            old_agg = old.value
-            ts = record.timestamp if record.timestamp > old.timestamp else old.timestamp
+            old_agg = old[0]
+            ts = record.timestamp if record.timestamp > old[1] else old[1]
         new_agg = self.aggregator(key, record.value, old_agg)
-        self.store.put(key, _new_tuple(ValueAndTimestamp, (new_agg, ts)))
+        self.store.put(
+            key, (new_agg, ts) if self.pairs else _new_tuple(ValueAndTimestamp, (new_agg, ts))
+        )
         if not self.forwarder.cached:
             self.forwarder.maybe_forward(record, new_agg, old_agg, ts)
 
@@ -71,14 +79,19 @@ class KStreamCount(_StoreProcessor):
         key = record.key
         if key is None or record.value is None:
             return
-        old = self.store.get(key)
+        old = self.get_vt(key)
         if old is None:
             old_count, ts = 0, record.timestamp
         else:
-            old_count = old.value
-            ts = record.timestamp if record.timestamp > old.timestamp else old.timestamp
+            old_count = old[0]
+            ts = record.timestamp if record.timestamp > old[1] else old[1]
         # tuple.__new__ skips the NamedTuple's Python-level __new__ (hot path)
-        self.store.put(key, _new_tuple(ValueAndTimestamp, (old_count + 1, ts)))
+        self.store.put(
+            key,
+            (old_count + 1, ts)
+            if self.pairs
+            else _new_tuple(ValueAndTimestamp, (old_count + 1, ts)),
+        )
         if not self.forwarder.cached:
             self.forwarder.maybe_forward(record, old_count + 1, old_count, ts)
 
@@ -94,14 +107,16 @@ class KStreamReduce(_StoreProcessor):
         key = record.key
         if key is None or record.value is None:
             return
-        old = self.store.get(key)
+        old = self.get_vt(key)
         if old is None:
             old_agg, new_agg, ts = None, record.value, record.timestamp
         else:
-            old_agg = old.value
+            old_agg = old[0]
             new_agg = self.reducer(old_agg, record.value)
-            ts = max(record.timestamp, old.timestamp)
-        self.store.put(key, _new_tuple(ValueAndTimestamp, (new_agg, ts)))
+            ts = max(record.timestamp, old[1])
+        self.store.put(
+            key, (new_agg, ts) if self.pairs else _new_tuple(ValueAndTimestamp, (new_agg, ts))
+        )
         self.forwarder.maybe_forward(record, new_agg, old_agg, ts)
 
 

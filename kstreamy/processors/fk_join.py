@@ -122,9 +122,9 @@ class SubscriptionJoin(AnyProcessor):
             return
         value = None
         if vt is not None:  # the answer carries the max of both rows' timestamps
-            ts = max(ts, vt.timestamp)
+            ts = max(ts, vt[1])
             if op != UNSUBSCRIBE_PROPAGATE:
-                value = vt.value
+                value = vt[0]
         self.context.forward(Record(pk, [digest, value], ts, record.headers))
 
 
@@ -169,7 +169,7 @@ class ResponseJoin(AnyProcessor):
     def process(self, record: Record[Any, Any]) -> None:
         digest, right = record.value
         vt = self.get(record.key)
-        current = vt.value if vt is not None else None
+        current = vt[0] if vt is not None else None
         if value_hash(current) != digest:
             return  # a response to an older version of the left row
         if current is None or (right is None and not self.left):

@@ -52,7 +52,7 @@ class KStreamTableJoin(AnyProcessor):
             other = None
         else:
             vt = self.get(mapped)
-            other = vt.value if vt is not None else None
+            other = vt[0] if vt is not None else None
         if other is None and not self.left:
             return
         self.forward(Record(key, self.joiner(value, other), record.timestamp, record.headers))
@@ -84,8 +84,8 @@ class KTableKTableJoin(AnyProcessor):
             return
         change: Change = record.value
         vt = self.get(record.key)
-        other = vt.value if vt is not None else None
-        ts = record.timestamp if vt is None else max(record.timestamp, vt.timestamp)
+        other = vt[0] if vt is not None else None
+        ts = record.timestamp if vt is None else max(record.timestamp, vt[1])
         send_old = self.flags.send_old_values
         joiner = self.joiner
         new = old = None
@@ -127,8 +127,8 @@ class KTableKTableJoin(AnyProcessor):
 
             a = this_getter(key)
             b = other_getter(key)
-            av = a.value if a is not None else None
-            bv = b.value if b is not None else None
+            av = a[0] if a is not None else None
+            bv = b[0] if b is not None else None
             kind = self.kind
             if kind == "inner" and (av is None or bv is None):
                 return None
@@ -138,7 +138,7 @@ class KTableKTableJoin(AnyProcessor):
                 return None
             if av is None and bv is None:
                 return None
-            ts = max(x.timestamp for x in (a, b) if x is not None)
+            ts = max(x[1] for x in (a, b) if x is not None)
             return ValueAndTimestamp(self.joiner(av, bv), ts)
 
         return get

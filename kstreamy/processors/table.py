@@ -18,7 +18,9 @@ from kstreamy.state.api import RecordContext, ValueAndTimestamp
 log = logging.getLogger(__name__)
 
 AnyProcessor = Processor[Any, Any, Any, Any]
-ValueGetter = Callable[[Any], "ValueAndTimestamp[Any] | None"]
+# A table's current (value, timestamp) for a key: a ValueAndTimestamp or a plain pair (the
+# typed store's `get_pair`: nothing built for a memoized read), read by index; None if absent.
+ValueGetter = Callable[[Any], "tuple[Any, int] | None"]
 _new_tuple = tuple.__new__  # builds a NamedTuple without its Python-level __new__ (hot paths)
 
 
@@ -87,7 +89,7 @@ class TupleForwarder:
 
 def store_getter(context: ProcessorContext, store_name: str) -> ValueGetter:
     store = context.get_state_store(store_name)
-    get: ValueGetter = store.get
+    get: ValueGetter = getattr(store, "get_pair", store.get)
     return get
 
 
@@ -117,8 +119,8 @@ class _TableValueTransform(_TableProcessor):
             vt = parent(key)
             if vt is None:
                 return None
-            value = self._apply(key, vt.value)
-            return None if value is None else ValueAndTimestamp(value, vt.timestamp)
+            value = self._apply(key, vt[0])
+            return None if value is None else ValueAndTimestamp(value, vt[1])
 
         return get
 

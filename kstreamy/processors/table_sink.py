@@ -18,7 +18,7 @@ from typing import Any
 
 from kstreamy._internal.nodes import SinkProcessor
 from kstreamy.processors.table import KTableToStream
-from kstreamy.state.api import RecordContext
+from kstreamy.state.api import RecordFields
 from kstreamy.state.caching import BytesFlushListener
 from kstreamy.state.serde_util import TimestampedSerde
 from kstreamy.state.typed import MeteredKeyValueStore
@@ -52,10 +52,10 @@ def table_to_sink_listener(context: Any, store: Any) -> BytesFlushListener | Non
     if send is None:
         return None
 
-    def flush_to_sink(key: bytes, new: bytes | None, old: bytes | None, rc: RecordContext) -> None:
+    def flush_to_sink(key: bytes, new: bytes | None, old: bytes | None, rc: RecordFields) -> None:
         if new is None:
-            send(key, None, rc.timestamp, rc.headers)
+            send(key, None, rc[0], rc[1])
         else:
-            send(key, new[8:], _unpack_long_from(new)[0], rc.headers)
+            send(key, new[8:], _unpack_long_from(new)[0], rc[1])
 
     return flush_to_sink

@@ -183,6 +183,7 @@ class GlobalStateUpdater:
         self._dirty = False
         self.task.flush_stores()
         if self._state_dir is not None and any(s.persistent for s in self.task.stores.values()):
+            self.task.sync_stores()
             OffsetCheckpoint.for_task_dir(self._state_dir).write(self.positions)
 
     def close(self) -> None:

@@ -108,6 +108,7 @@ class TaskManagement:
             moved += current - entry.checkpointed.get(tp, 0)
         if not force and moved < CHECKPOINT_DELTA:
             return
+        entry.task.sync_stores()
         OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
         entry.checkpointed = dict(entry.changelog_next)
 
@@ -123,6 +124,7 @@ class TaskManagement:
                 continue
             moved = sum(v - entry.checkpointed.get(tp, 0) for tp, v in entry.changelog_next.items())
             if force or moved >= CHECKPOINT_DELTA:
+                entry.task.sync_stores()
                 OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
                 entry.checkpointed = dict(entry.changelog_next)
 
@@ -230,6 +232,7 @@ class TaskManagement:
         tid = entry.task.task_id
         entry.changelog_next.update(self.reader.positions(tid))
         if entry.persistent and entry.task_dir is not None and not self.eos:
+            entry.task.sync_stores()
             OffsetCheckpoint.for_task_dir(entry.task_dir).write(entry.changelog_next)
             entry.checkpointed = dict(entry.changelog_next)
         entry.task.initialize_processors()

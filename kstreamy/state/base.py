@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from kstreamy.errors import InvalidStateStoreError
-from kstreamy.state.api import RecordContext, StateStore, StoreContext
+from kstreamy.state.api import RecordContext, RecordFields, StateStore, StoreContext
 
 BytesItems = Iterator[tuple[bytes, bytes]]
 
@@ -78,6 +78,11 @@ class BytesStore:
     def flush(self) -> None:
         return None
 
+    def sync(self) -> None:
+        """Make what `flush` wrote durable (before a checkpoint names it); a no-op for stores
+        that flush durably or keep nothing on disk."""
+        return None
+
     def _open(self, context: StoreContext) -> None:
         raise NotImplementedError
 
@@ -91,7 +96,7 @@ class BytesStore:
     def put(self, key: bytes, value: bytes | None) -> None:
         raise NotImplementedError
 
-    def put_with_context(self, key: bytes, value: bytes | None, rc: RecordContext | None) -> None:
+    def put_with_context(self, key: bytes, value: bytes | None, rc: RecordFields | None) -> None:
         """A write flushed from a cache with the context of the record that made it."""
         self.put(key, value)
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-from kstreamy.state.api import RecordContext
+from kstreamy.state.api import RecordFields
 
 ENTRY_OVERHEAD = 64
 
 # (value or None for a delete, context of the write, accounted size)
-CacheEntry = tuple[bytes | None, RecordContext | None, int]
-DirtyEntry = tuple[bytes, bytes | None, RecordContext | None]
+CacheEntry = tuple[bytes | None, RecordFields | None, int]
+DirtyEntry = tuple[bytes, bytes | None, RecordFields | None]
 NamespaceListener = Callable[[list[DirtyEntry]], None]
 
 
@@ -80,7 +80,7 @@ class ThreadCache:
         return entry
 
     def put(
-        self, cache: NamedCache, key: bytes, value: bytes | None, rc: RecordContext | None
+        self, cache: NamedCache, key: bytes, value: bytes | None, rc: RecordFields | None
     ) -> None:
         """A dirty write: deduplicated by key, flushed later in last-dirtied order."""
         lru = cache.lru

@@ -12,12 +12,12 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kstreamy.state.api import RecordContext, StateStore, StoreContext
+from kstreamy.state.api import RecordFields, StateStore, StoreContext
 from kstreamy.state.base import BytesItems, BytesStore, fallback_record_context, prefix_successor
 from kstreamy.state.cache import DirtyEntry, NamedCache, ThreadCache
 from kstreamy.state.logging_layer import flush_target
 
-BytesFlushListener = Callable[[bytes, bytes | None, bytes | None, RecordContext], None]
+BytesFlushListener = Callable[[bytes, bytes | None, bytes | None, RecordFields], None]
 
 
 def _not_initialized(*args: Any) -> Any:
@@ -37,7 +37,7 @@ class CachingKeyValueStore:
         self._send_old_values = False
         # bound at init: the hot operations without attribute chains
         self._cache_put: Callable[..., None] = _not_initialized
-        self._record_context: Callable[[], RecordContext | None] = _not_initialized
+        self._record_context: Callable[[], RecordFields | None] = _not_initialized
         self._flush_below: Callable[[], None] | None = None
 
     @property
@@ -66,7 +66,8 @@ class CachingKeyValueStore:
         self._namespace = f"{context.task_id}-{self.name}"
         self._named = cache.namespace(self._namespace, self._apply_flushed)
         self._cache_put = cache.put
-        self._record_context = context.record_context
+        # a Task gives the record's context as a plain tuple (`record_fields`): cheaper per put
+        self._record_context = getattr(context, "record_fields", context.record_context)
         self.inner.init(context, root)
         self._flush_below = flush_target(self.inner)
 
@@ -131,7 +132,7 @@ class CachingKeyValueStore:
     def put(self, key: bytes, value: bytes | None) -> None:
         self._cache_put(self._named, key, value, self._record_context())
 
-    def put_with_context(self, key: bytes, value: bytes | None, rc: RecordContext | None) -> None:
+    def put_with_context(self, key: bytes, value: bytes | None, rc: RecordFields | None) -> None:
         self._cache_put(self._named, key, value, rc)
 
     def put_if_absent(self, key: bytes, value: bytes) -> bytes | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kstreamy.state.api import RecordContext, StateStore, StoreContext
+from kstreamy.state.api import RecordContext, RecordFields, StateStore, StoreContext
 from kstreamy.state.base import BytesItems, BytesStore, fallback_record_context
 
 DEFAULT_CHANGELOG_CONFIG: dict[str, str] = {"cleanup.policy": "compact"}
@@ -75,13 +75,13 @@ class ChangeLoggingKeyValueStore:
         self.inner.put(key, value)
         self._log(key, value, None)
 
-    def put_with_context(self, key: bytes, value: bytes | None, rc: RecordContext | None) -> None:
+    def put_with_context(self, key: bytes, value: bytes | None, rc: RecordFields | None) -> None:
         self.inner.put(key, value)
         if rc is None:
             self._log(key, value, None)
         else:  # the cache's flush path: log directly
             self._context.log_change(  # type: ignore[union-attr]
-                self._store_name, key, value, rc.timestamp, rc.headers
+                self._store_name, key, value, rc[0], rc[1]
             )
 
     def put_if_absent(self, key: bytes, value: bytes) -> bytes | None:

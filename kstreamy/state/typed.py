@@ -17,6 +17,7 @@ from kstreamy.serdes import Bytes, Integer, Long, Serde, String
 from kstreamy.state.api import (
     FlushListener,
     RecordContext,
+    RecordFields,
     StateStore,
     StoreContext,
     ValueAndTimestamp,
@@ -122,6 +123,48 @@ _ROUND_TRIP: dict[type, type] = {String: str, Long: int, Integer: int, Bytes: by
 
 class MeteredKeyValueStore(Generic[K, V]):
     """`KeyValueStore[K, V]` over bytes layers; `timestamped` stores hold `ValueAndTimestamp`."""
+
+    # Slots: see `Task.__slots__` (fast attribute reads on the per-record path).
+    __slots__ = (
+        "__dict__",
+        "_bytes_flush_listener",
+        "_caching",
+        "_context",
+        "_flush_listener",
+        "_get_kb",
+        "_get_key",
+        "_get_vde",
+        "_inner_get",
+        "_inner_put",
+        "_kde",
+        "_key_round_trip",
+        "_key_serde_cfg",
+        "_kser",
+        "_logging",
+        "_name",
+        "_objects",
+        "_persistent",
+        "_put_kb",
+        "_put_key",
+        "_put_value",
+        "_put_vb",
+        "_reads",
+        "_reads_generation",
+        "_reads_unshareable",
+        "_topic",
+        "_ts_vser",
+        "_value_round_trip",
+        "_value_serde_cfg",
+        "_vde",
+        "_vser",
+        "bytes_store",
+        "inner",
+        "key_serde",
+        "logging_config",
+        "metrics",
+        "timestamped",
+        "value_serde",
+    )
 
     def __init__(
         self,
@@ -328,8 +371,11 @@ class MeteredKeyValueStore(Generic[K, V]):
         # The entry flushed is usually the one just put: reuse its objects when the bytes are
         # the very ones put and the serde round-trips that exact class (no deserialization).
         def typed_listener(
-            key: bytes, new: bytes | None, old: bytes | None, rc: RecordContext
+            key: bytes, new: bytes | None, old: bytes | None, fields: RecordFields
         ) -> None:
+            rc: Any = (  # typed listeners get a RecordContext (the cache keeps plain tuples)
+                fields if fields.__class__ is RecordContext else _new_vat(RecordContext, fields)
+            )
             typed_key: Any = None
             typed_new: Any = None
             if new is not None:
@@ -420,8 +466,36 @@ class MeteredKeyValueStore(Generic[K, V]):
         result: V = self._get_vde(self._topic, raw)
         return result
 
-    def _read(self, key: K) -> V | None:
-        """`get` without its metrics, through the read memo when the store has one."""
+    def get_pair(self, key: K) -> Any:
+        """`get` for the DSL's processors on a timestamped store: (value, timestamp), as a plain
+        tuple when it comes from the object memo (a ValueAndTimestamp costs about as much to
+        build and free as the rest of a cached read), else the ValueAndTimestamp; None when
+        absent. Other stores: `get`."""
+        metrics = self.metrics
+        count = metrics.get_count
+        if not count & _SAMPLE_MASK or not self.timestamped:
+            return self.get(key)  # `get` times the sampled reads; plain stores have no pairs
+        metrics.get_count = count + 1
+        objects = self._objects
+        if objects is None:  # no cache: straight from LMDB/memory, through the read memo
+            return self._read(key, True)
+        kb = None if key is None else self._kser(self._topic, key)
+        if kb.__class__ is not bytes:
+            kb = self._key(key)
+        self._get_key = key
+        self._get_kb = kb
+        raw = self._inner_get(kb)
+        if raw is None:
+            return None
+        hit = objects.get(kb)
+        if hit is not None and hit[0] is raw:
+            snapshot = hit[1]
+            return (snapshot[0].copy(), snapshot[1])
+        return self._get_vde(self._topic, raw)
+
+    def _read(self, key: K, pair: bool = False) -> V | None:
+        """`get` without its metrics, through the read memo when the store has one; `pair`: a
+        memoized ValueAndTimestamp comes back as a plain (value, timestamp) copy."""
         reads = self._reads
         if reads is not None and key.__class__ is self._key_round_trip:
             generation = self.bytes_store.generation  # type: ignore[union-attr]
@@ -433,6 +507,8 @@ class MeteredKeyValueStore(Generic[K, V]):
                         return memo[0]  # type: ignore[no-any-return]
                     if copy is copy_flat_vat:  # inlined (a global table read on every join)
                         vat = memo[0]
+                        if pair:
+                            return (vat[0].copy(), vat[1])  # type: ignore[return-value]
                         fresh: Any = _new_vat(ValueAndTimestamp, (vat[0].copy(), vat[1]))
                         return fresh  # type: ignore[no-any-return]
                     return copy(memo[0])  # type: ignore[no-any-return]
@@ -512,7 +588,9 @@ class MeteredKeyValueStore(Generic[K, V]):
         vb: bytes | None
         if value is None:
             vb = None
-        elif value.__class__ is ValueAndTimestamp and self._ts_vser is not None:
+        elif self._ts_vser is not None and (
+            value.__class__ is ValueAndTimestamp or (value.__class__ is tuple and len(value) == 2)  # type: ignore[arg-type]
+        ):
             data = self._ts_vser(self._topic, value[0])  # type: ignore[index]
             vb = None if data is None else pack_long(value[1]) + data  # type: ignore[index]
         else:
@@ -553,15 +631,20 @@ class MeteredKeyValueStore(Generic[K, V]):
         snapshot = None
         if vb is not None:
             if self.timestamped:
-                inner = value[0] if value.__class__ is ValueAndTimestamp else None
+                inner = (
+                    value[0]
+                    if value.__class__ is ValueAndTimestamp
+                    or (value.__class__ is tuple and len(value) == 2)
+                    else None
+                )
                 if inner.__class__ is dict and value[1].__class__ is int:
                     for k, v in inner.items():  # `native_flat`, inlined (per-record path)
                         if k.__class__ is not str or v.__class__ not in NATIVE_ATOMS:
                             break
                     else:
-                        snapshot = _new_vat(ValueAndTimestamp, (inner.copy(), value[1]))
+                        snapshot = (inner.copy(), value[1])  # a plain tuple: copies rebuild the VAT
                 elif inner is not None and value[1].__class__ is int and native_flat(inner):
-                    snapshot = _new_vat(ValueAndTimestamp, (inner.copy(), value[1]))
+                    snapshot = (inner.copy(), value[1])  # a plain tuple: copies rebuild the VAT
             elif native_flat(value):
                 snapshot = value.copy()
         if snapshot is None:

@@ -156,3 +156,43 @@ def test_fresh_tells_whether_local_data_existed(tmp_path: Path) -> None:
     memory: Any = Stores.in_memory_key_value("m").build()
     memory.init(FakeStoreContext(), memory)
     assert memory.fresh
+
+
+class _EnvSpy:
+    """The store's LMDB environment, counting forced syncs."""
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.syncs = 0
+
+    def sync(self, force: bool = False) -> None:
+        self.syncs += 1
+        self.env.sync(force)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.env, name)
+
+
+def test_flush_skips_the_meta_sync_and_sync_makes_the_last_flush_durable(tmp_path: Path) -> None:
+    """Each flush syncs data pages only (metasync off: LMDB stays consistent, an OS crash may
+    undo the last transaction); `sync()` forces it to disk, once per flushed change, and is
+    what runs before a checkpoint names the store's data."""
+    store, _ = open_lmdb(tmp_path)
+    assert store._env.flags()["metasync"] is False
+    assert store._env.flags()["sync"] is True
+    spy = _EnvSpy(store._env)
+    store._env = spy
+    store.sync()
+    assert spy.syncs == 0, "nothing written: nothing to sync"
+    store.put(b"k", b"v")
+    store.sync()
+    assert spy.syncs == 0, "not flushed yet: nothing committed to sync"
+    store.flush()
+    store.sync()
+    store.sync()
+    assert spy.syncs == 1
+    store._env = spy.env
+    store.close()
+    store, _ = open_lmdb(tmp_path)
+    assert store.get(b"k") == b"v"
+    store.close()

@@ -48,7 +48,7 @@ def test_reads_get_independent_equal_copies(serde: Any) -> None:
     first.value["items"] = 42  # a reader mutating its copy changes nothing stored
     second = store.get("c")
     assert second.value["items"] == 1 and second.value is not first.value
-    assert store._objects and store._objects[b"c"][1].value["items"] == 1
+    assert store._objects and store._objects[b"c"][1][0]["items"] == 1  # the (value, ts) snapshot
 
 
 def test_flush_forwards_a_copy_of_the_value_put_and_the_old_value_decoded() -> None:
@@ -93,3 +93,33 @@ def test_delete_and_put_if_absent_drop_the_memo_entry() -> None:
     assert store.get("a") is None and b"a" not in store._objects
     assert store.put_if_absent("a", ValueAndTimestamp({"a": 2}, 2)) is None
     assert store.get("a") == ValueAndTimestamp({"a": 2}, 2)
+
+
+@pytest.mark.parametrize("serde", [Json(), MsgPack()])
+def test_pairs_read_and_write_like_values_and_timestamps(serde: Any) -> None:
+    """The DSL's aggregations write (value, timestamp) pairs and read them back with
+    `get_pair` (no ValueAndTimestamp built): the same bytes, flushes and reads as with a
+    ValueAndTimestamp, and each pair read is an independent copy."""
+    store, flushed = open_store(serde)
+    twin, twin_flushed = open_store(serde)
+    store.put("c", ({"n": 1}, 5))
+    twin.put("c", ValueAndTimestamp({"n": 1}, 5))
+    assert store.inner.get(b"c") == twin.inner.get(b"c")
+    reads = [store.get_pair("c") for _ in range(3)]  # (one in many is a sampled `get`)
+    assert all(tuple(r) == ({"n": 1}, 5) for r in reads)
+    assert any(r.__class__ is tuple for r in reads), "memoized reads build no ValueAndTimestamp"
+    reads[-1][0]["n"] = 7  # a reader mutating its copy changes nothing stored
+    assert tuple(store.get_pair("c")) == ({"n": 1}, 5)
+    assert store.get("c") == ValueAndTimestamp({"n": 1}, 5)
+    assert store.get_pair("absent") is None
+    store.flush()
+    twin.flush()
+    assert flushed == twin_flushed == [("c", ValueAndTimestamp({"n": 1}, 5), None)]
+    with pytest.raises(Exception, match="unpack"):
+        store.put("bad", ({"n": 1}, 5, 6))  # not a pair: refused as TimestampedSerde does
+
+
+def test_get_pair_of_a_plain_store_is_get() -> None:
+    store, _ = open_store(Json(), timestamped=False)
+    store.put("c", {"n": 1})
+    assert store.get_pair("c") == {"n": 1}
