@@ -41,7 +41,6 @@ import functools
 import gc
 import json
 import logging
-import statistics
 import sys
 import tempfile
 import threading
@@ -65,10 +64,11 @@ from benchmarks.micro.bench_runtime import (
     create_topics,
     end_offsets,
     preload,
+    run_series,
+    summary,
     thread_cpu_seconds,
     value_serde,
 )
-from kstreamy._internal.gc_tuning import restore_gc, tune_gc_for_processing
 from kstreamy.config import StreamsConfig
 
 BATCH = 2000
@@ -447,27 +447,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--records is capped at 200000 (shared machine)")
     logging.basicConfig(level=logging.ERROR)
     topics, ends, preload_s = prepare(args)
-    results = []
-    for i in range(args.warmup + args.repeat):
-        measured = i >= args.warmup
-        previous = tune_gc_for_processing() if args.tune_gc else None
-        result = run_once(args, topics, ends)
-        if previous is not None:
-            restore_gc(previous)
-        print(json.dumps(result if measured else {"warmup": result}), flush=True)
-        if measured:
-            results.append(result)
-    rates = [r["records_per_s"] for r in results]
-    cpus = [r["cpu_s_per_1k"] for r in results]
-    print(json.dumps({
-        "summary": f"cart-reference/{args.format}/{args.guarantee}",
-        "records": args.records,
-        "changelog": args.changelog,
-        "preload_s": round(preload_s, 2),
-        "best_records_per_s": max(rates),
-        "median_records_per_s": round(statistics.median(rates)),
-        "median_cpu_s_per_1k": round(statistics.median(cpus), 4),
-    }), flush=True)  # fmt: skip
+    results = run_series(args, lambda last: run_once(args, topics, ends))
+    line = summary(
+        results, summary=f"cart-reference/{args.format}/{args.guarantee}", records=args.records,
+        changelog=args.changelog, preload_s=round(preload_s, 2),
+    )  # fmt: skip
+    print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

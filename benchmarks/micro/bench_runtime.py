@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +230,35 @@ def run_once(args: argparse.Namespace, topics: dict[str, str], ends: list[TopicP
     }
 
 
+def run_series(
+    args: argparse.Namespace, run: Callable[[bool], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`args.warmup` unmeasured then `args.repeat` measured calls of `run(last)`, each under the
+    tuned collector when `args.tune_gc`; one JSON line per run; the measured results."""
+    results = []
+    for i in range(args.warmup + args.repeat):
+        measured = i >= args.warmup
+        previous = tune_gc_for_processing() if args.tune_gc else None
+        result = run(i == args.warmup + args.repeat - 1)
+        if previous is not None:
+            restore_gc(previous)
+        print(json.dumps(result if measured else {"warmup": result}), flush=True)
+        if measured:
+            results.append(result)
+    return results
+
+
+def summary(results: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    """The summary line: `fields`, then the best and median rate and the median CPU per 1k."""
+    rates = [r["records_per_s"] for r in results]
+    return {
+        **fields,
+        "best_records_per_s": max(rates),
+        "median_records_per_s": round(statistics.median(rates)),
+        "median_cpu_s_per_1k": round(statistics.median(r["cpu_s_per_1k"] for r in results), 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bootstrap", required=True)
@@ -276,28 +305,14 @@ def main() -> None:
     calibration = min(
         run_task_path(50_000, 4_000, None, args.format)["cpu_us_per_record"] for _ in range(2)
     )
-    results = []
-    for i in range(args.warmup + args.repeat):
-        measured = i >= args.warmup
-        previous = tune_gc_for_processing() if args.tune_gc else None
-        last = i == args.warmup + args.repeat - 1
-        result = run_once(args, topics, ends, args.profile if last else None)
-        if previous is not None:
-            restore_gc(previous)
-        print(json.dumps(result if measured else {"warmup": result}), flush=True)
-        if measured:
-            results.append(result)
-    rates = [r["records_per_s"] for r in results]
-    cpus = [r["cpu_s_per_1k"] for r in results]
-    print(json.dumps({
-        "summary": f"{args.topology}/{args.format}/{args.guarantee}",
-        "records": args.records,
-        "preload_s": round(preload_s, 2),
-        "best_records_per_s": max(rates),
-        "median_records_per_s": round(statistics.median(rates)),
-        "median_cpu_s_per_1k": round(statistics.median(cpus), 4),
-        "calibration_task_us_per_record": calibration,
-    }), flush=True)  # fmt: skip
+    results = run_series(
+        args, lambda last: run_once(args, topics, ends, args.profile if last else None)
+    )
+    line = summary(
+        results, summary=f"{args.topology}/{args.format}/{args.guarantee}",
+        records=args.records, preload_s=round(preload_s, 2),
+    )  # fmt: skip
+    print(json.dumps({**line, "calibration_task_us_per_record": calibration}), flush=True)
 
 
 if __name__ == "__main__":
